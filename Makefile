@@ -1,0 +1,29 @@
+.PHONY: setup serve demo test lint bench clean
+
+VENV := .venv
+PY := $(VENV)/bin/python
+SETUP_STAMP := .setup/ready
+
+# Every target goes through setup; scripts/setup.sh is idempotent and skips what is done.
+setup:
+	@bash scripts/setup.sh
+
+serve: setup
+	$(PY) -m antiphon.cli serve $(ARGS)
+
+demo: setup
+	$(PY) -m antiphon.cli demo $(ARGS)
+
+test: setup
+	$(PY) -m pytest -q -ra $(ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check antiphon tests
+	$(VENV)/bin/ruff format --check antiphon tests
+	$(VENV)/bin/mypy antiphon
+
+bench: setup
+	$(PY) -m antiphon.cli bench latency $(ARGS)
+
+clean:
+	rm -rf .setup $(VENV) models

@@ -1,0 +1,33 @@
+"""Is an overlapping utterance a backchannel, or the agent's own echo, rather than a real
+interruption? Decided from its transcript."""
+
+from __future__ import annotations
+
+import re
+
+BACKCHANNELS = frozenset(
+    """uh-huh uh huh mm-hmm mm hmm mhm hm hmm mmm yeah yes yep yup ok okay right sure
+    alright all i see wow oh ah aha really true cool nice great got it gotcha indeed
+    嗯 嗯嗯 对 是 好 哦 啊 对对 是的 好的 明白""".split()
+)
+
+_WORD = re.compile(r"[\w'-]+|[\u4e00-\u9fff]", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    return [w.strip("-'").lower() for w in _WORD.findall(text) if w.strip("-'")]
+
+
+def is_backchannel(text: str, max_words: int = 3) -> bool:
+    """Empty text (a noise) or only backchannel words, and short."""
+    ws = words(text)
+    return len(ws) <= max_words and all(w in BACKCHANNELS for w in ws)
+
+
+def echo_similarity(heard: str, agent_said: str) -> float:
+    """Share of the heard words that occur in what the agent said recently (0..1)."""
+    hw = words(heard)
+    if not hw:
+        return 0.0
+    said = set(words(agent_said))
+    return sum(w in said for w in hw) / len(hw)

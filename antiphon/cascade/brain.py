@@ -1,0 +1,376 @@
+"""The cascade brain: VAD + end of turn → ASR → LLM → TTS, with barge-in.
+
+Input arrives in 32 ms chunks at 16 kHz. Cheap decisions (VAD, turn state) run inline;
+model calls run in worker threads. See docs/architecture.md for the timeline of a turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable
+from typing import TypeVar
+
+import numpy as np
+
+from antiphon.audio.frames import Framer
+from antiphon.cascade.backchannel import echo_similarity, is_backchannel
+from antiphon.cascade.conversation import Conversation, Message
+from antiphon.cascade.responder import Responder, ResponsePlan
+from antiphon.cascade.stack import CascadeStack, SessionTools
+from antiphon.cascade.turns import Overlap, RecentAudio, TurnCandidate, end_of_turn
+from antiphon.cascade.vad import SileroVAD, VADSegmenter
+from antiphon.session.brain import BrainContext
+from antiphon.session.commands import (
+    CancelResponse,
+    ClearInput,
+    Command,
+    Commit,
+    Configure,
+    CreateResponse,
+    SpeakingStyle,
+    ToolResult,
+    Truncate,
+    TurnDetection,
+    UserText,
+)
+from antiphon.session.events import (
+    ErrorEvent,
+    StyleChanged,
+    UserSpeechStarted,
+    UserSpeechStopped,
+    UserTranscriptDelta,
+    UserTranscriptFinal,
+)
+
+T = TypeVar("T")
+CHUNK = SileroVAD.CHUNK
+CHUNK_MS = CHUNK * 1000 // 16000
+
+
+def _new_item() -> str:
+    return "item_" + uuid.uuid4().hex[:12]
+
+
+class CascadeBrain:
+    input_rate = 16000
+
+    def __init__(self, stack: CascadeStack, instructions: str | None = None) -> None:
+        self.stack = stack
+        self.cfg = stack.config
+        self.tools = SessionTools(stack)
+        self.conv = Conversation(instructions or stack.default_instructions(), self.tools)
+        self.style = SpeakingStyle()
+        self.td: TurnDetection | None = TurnDetection()
+        self._framer = Framer(CHUNK)
+        self._recent = RecentAudio(max_chunks=10)  # 320 ms of prefix
+        self._jobs: set[asyncio.Future[object]] = set()
+        self._user_item: str | None = None
+        self._turn: list[np.ndarray] = []  # audio of the open user turn
+        self._manual: list[np.ndarray] = []  # uncommitted audio when turns are manual
+        self._candidate: TurnCandidate | None = None
+        self._overlap: Overlap | None = None
+        self._responder: Responder | None = None
+        self._partial_from = 0  # samples of the turn already covered by a partial decode
+        self._partial_text = ""
+        self._partial_job: asyncio.Task[str] | None = None
+
+    # ---- Brain protocol ----------------------------------------------------------------
+    async def start(self, ctx: BrainContext) -> None:
+        self.ctx = ctx
+        self.vad = self.stack.new_vad()
+        self.seg = VADSegmenter(min_speech_ms=96, min_silence_ms=96)
+
+    async def push_audio(self, frame: np.ndarray) -> None:
+        for chunk in self._framer.push(frame):
+            await self._on_chunk(chunk)
+        await self._speak_due_timers()
+
+    async def settle(self) -> None:
+        while True:
+            pending = [j for j in self._jobs if not j.done()]
+            r = self._responder
+            if r is not None and not r.generated.is_set():
+                pending.append(asyncio.ensure_future(r.generated.wait()))
+            if not pending:
+                return
+            await asyncio.wait(pending)
+
+    async def close(self) -> None:
+        if self._responder is not None:
+            await self._responder.cancel_silently()
+        if self._candidate is not None:
+            self._candidate.cancel()
+        for job in list(self._jobs):
+            job.cancel()
+
+    async def handle(self, command: Command) -> None:
+        if isinstance(command, Configure):
+            await self._configure(command)
+        elif isinstance(command, Commit):
+            await self._commit_manual()
+        elif isinstance(command, ClearInput):
+            self._manual.clear()
+        elif isinstance(command, UserText):
+            self.conv.add(Message("user", command.text), _new_item())
+        elif isinstance(command, CreateResponse):
+            if self._agent_active():
+                await self.ctx.emit(
+                    ErrorEvent("conversation_already_has_active_response", "a response is in progress; cancel it first")
+                )
+                return
+            self._respond(ResponsePlan(instructions=command.instructions))
+        elif isinstance(command, ToolResult):
+            await self._tool_result(command)
+        elif isinstance(command, CancelResponse):
+            if self._responder is None or not self._agent_active():
+                await self.ctx.emit(ErrorEvent("response_cancel_not_active", "there is no active response to cancel"))
+                return
+            await self._responder.interrupt(command.reason)
+            self._responder = None
+        elif isinstance(command, Truncate):
+            if not self.conv.truncate(command.item_id, command.audio_end_ms):
+                await self.ctx.emit(ErrorEvent("item_truncate_invalid_item_id", f"no assistant audio item {command.item_id!r}"))
+
+    # ---- configuration -------------------------------------------------------------------
+    async def _configure(self, c: Configure) -> None:
+        if c.language is not None and c.language != self.cfg.language:
+            raise ValueError(
+                f"this server runs language {self.cfg.language!r}; start it with --language {c.language}"
+            )
+        if c.instructions is not None:
+            self.conv.instructions = c.instructions
+        if c.style is not None:
+            self.style = c.style.clamped()
+            await self.ctx.emit(StyleChanged(self.style.speed, self.style.volume, self.style.pitch))
+        if c.tools is not None:
+            self.tools.set_client_tools(c.tools)
+        if c.tool_choice is not None:
+            self.tools.tool_choice = c.tool_choice
+        if c.clear_turn_detection:
+            self.td = None
+        elif c.turn_detection is not None:
+            self.td = c.turn_detection
+            self.seg.threshold = c.turn_detection.threshold
+            self.seg.neg_threshold = max(c.turn_detection.threshold - 0.15, 0.01)
+
+    # ---- per-chunk turn logic --------------------------------------------------------------
+    async def _on_chunk(self, chunk: np.ndarray) -> None:
+        if self.td is None:
+            self._manual.append(chunk)
+            return
+        event = self.seg.push(self.vad.prob(chunk))
+        if self._agent_active() and self.td.interrupt_response:
+            await self._overlap_chunk(chunk, event)
+        else:
+            self._overlap = None
+            await self._turn_chunk(chunk, event)
+        self._recent.push(chunk)
+
+    def _agent_active(self) -> bool:
+        r = self._responder
+        if r is None or not r.gate.is_set():
+            return False
+        if r.task is not None and r.task.done() and not self.ctx.is_playing():
+            self._responder = None
+            return False
+        return True
+
+    async def _turn_chunk(self, chunk: np.ndarray, event: str | None) -> None:
+        if event == "start":
+            if self._candidate is not None and not self._candidate.committed:
+                await self._drop_candidate()  # a pause inside the turn, not its end
+            if self._user_item is None:
+                self._open_turn(self.ctx.input_ms() - int(self.seg.speech_ms))
+        if self._user_item is None:
+            return
+        self._turn.append(chunk)
+        if self.seg.in_speech:
+            self._maybe_partial()
+        elif event == "stop":
+            self._start_candidate()
+        if self._candidate is not None and not self._candidate.committed and not self.seg.in_speech:
+            p = self._candidate.complete_probability()
+            if end_of_turn(self.td or TurnDetection(), self.seg.silence_ms, p, self.cfg.min_eot_silence_ms, self.cfg.smart_turn_threshold):
+                self._candidate.committed = True
+                self._track(self._commit_turn(self._candidate))
+
+    def _open_turn(self, start_ms: int) -> None:
+        self._user_item = _new_item()
+        self._turn = self._recent.snapshot()
+        self._partial_from, self._partial_text = 0, ""
+        self._track(self.ctx.emit(UserSpeechStarted(max(0, start_ms - 320), self._user_item)))
+
+    def _maybe_partial(self) -> None:
+        if self._partial_job is not None and not self._partial_job.done():
+            return
+        total = sum(len(c) for c in self._turn)
+        if (total - self._partial_from) * 1000 < self.cfg.partial_interval_ms * 16000:
+            return
+        audio = np.concatenate(self._turn)
+        self._partial_from = total
+        item = self._user_item
+        self._partial_job = self._track(self._partial(audio, item))
+
+    async def _partial(self, audio: np.ndarray, item: str | None) -> str:
+        text = await asyncio.to_thread(self.stack.transcribe, audio)
+        if item == self._user_item and text.startswith(self._partial_text) and len(text) > len(self._partial_text):
+            delta = text[len(self._partial_text):]
+            self._partial_text = text
+            await self.ctx.emit(UserTranscriptDelta(item, delta))
+        return text
+
+    def _start_candidate(self) -> None:
+        audio = np.concatenate(self._turn)
+        silence_s = self.seg.silence_ms / 1000.0
+        asr = self._track(asyncio.to_thread(self.stack.transcribe, audio))
+        smart = None
+        if self.td is not None and self.td.kind == "semantic_vad":
+            smart = self._track(asyncio.to_thread(self.stack.complete_probability, audio))
+        cand = TurnCandidate(
+            audio, self.ctx.clock.now() - silence_s, self.ctx.input_ms() - int(self.seg.silence_ms), asr, smart
+        )
+        clock = self.ctx.clock
+        asr.add_done_callback(lambda _t: setattr(cand, "asr_done_t", clock.now()))
+        self._candidate = cand
+        if self.cfg.speculative and self.td is not None and self.td.create_response:
+            self._track(self._speculate(cand))
+
+    async def _speculate(self, cand: TurnCandidate) -> None:
+        text = await cand.asr
+        if self._candidate is not cand or not text or self.stack.style_request(text, self.style):
+            return
+        if self._responder is None:
+            self._responder = self._new_responder(ResponsePlan(extra_messages=[Message("user", text)]), speculative=True, t_ref=cand.speech_end_t)
+            self._responder.start()
+
+    async def _drop_candidate(self) -> None:
+        cand, self._candidate = self._candidate, None
+        if cand is not None:
+            cand.cancel()
+        r = self._responder
+        if r is not None and not r.gate.is_set():
+            self._responder = None
+            await r.cancel_silently()
+
+    async def _commit_turn(self, cand: TurnCandidate) -> None:
+        item = self._user_item or _new_item()
+        eot_t = self.ctx.clock.now()
+        await self.ctx.emit(UserSpeechStopped(cand.speech_end_ms, item))
+        text = await cand.asr
+        metrics = cand.metrics(eot_t)
+        await self.ctx.emit(UserTranscriptFinal(item, text, self.cfg.language))
+        self._user_item, self._turn, self._candidate = None, [], None
+        r = self._responder if (self._responder is not None and not self._responder.gate.is_set()) else None
+        if not text:
+            if r is not None:
+                self._responder = None
+                await r.cancel_silently()
+            return
+        self.conv.add(Message("user", text), item)
+        new_style = self.stack.style_request(text, self.style)
+        if new_style is not None:
+            if r is not None:
+                self._responder = None
+                await r.cancel_silently()
+            self.style = new_style
+            await self.ctx.emit(StyleChanged(new_style.speed, new_style.volume, new_style.pitch))
+            self._respond(ResponsePlan(fixed_text=self.stack.style_ack()), cand.speech_end_t, metrics)
+            return
+        if self.td is not None and not self.td.create_response:
+            if r is not None:
+                self._responder = None
+                await r.cancel_silently()
+            return
+        if r is not None:
+            r.plan.extra_messages.clear()  # the user message is now in the conversation
+            r.open_gate(metrics)
+        else:
+            self._respond(ResponsePlan(), cand.speech_end_t, metrics)
+
+    async def _commit_manual(self) -> None:
+        audio = np.concatenate(self._manual) if self._manual else np.zeros(0, np.float32)
+        self._manual.clear()
+        if not len(audio):
+            raise ValueError("input audio buffer is empty; append audio before committing")
+        item = _new_item()
+        text = await asyncio.to_thread(self.stack.transcribe, audio)
+        await self.ctx.emit(UserTranscriptFinal(item, text, self.cfg.language))
+        if text:
+            self.conv.add(Message("user", text), item)
+
+    # ---- overlap: barge-in or not ------------------------------------------------------------
+    async def _overlap_chunk(self, chunk: np.ndarray, event: str | None) -> None:
+        td = self.td or TurnDetection()
+        if event == "start" and self._overlap is None:
+            self._overlap = Overlap(self.ctx.input_ms(), chunks=self._recent.snapshot()[-4:])
+        ov = self._overlap
+        if ov is None:
+            return
+        ov.chunks.append(chunk)
+        if event == "stop" or not self.seg.in_speech:
+            self._overlap = None  # short noise, backchannel or echo: the agent goes on
+            return
+        ov.speech_ms = self.seg.speech_ms
+        if ov.dismissed or (ov.check is not None and not ov.check.done()):
+            return
+        if ov.check is not None and ov.check.done():
+            verdict = self._judge(ov, ov.check.result(), td)
+            ov.check = None
+            if verdict == "interrupt":
+                await self._barge_in(ov)
+                return
+            if verdict == "echo":
+                ov.dismissed = True
+                return
+        due = td.interrupt_min_speech_ms if ov.checks_done == 0 else td.backchannel_max_ms
+        if ov.speech_ms >= due and ov.check is None and ov.checks_done < 2:
+            ov.checks_done += 1
+            ov.check = self._track(asyncio.to_thread(self.stack.transcribe, ov.audio()))
+
+    def _judge(self, ov: Overlap, text: str, td: TurnDetection) -> str:
+        said = self._responder.text if self._responder is not None else ""
+        if text and echo_similarity(text, said) >= 0.6:
+            return "echo"
+        if is_backchannel(text) and ov.speech_ms < td.backchannel_max_ms:
+            return "wait"
+        return "interrupt"
+
+    async def _barge_in(self, ov: Overlap) -> None:
+        r, self._responder = self._responder, None
+        if r is not None:
+            await r.interrupt("turn_detected")
+        self._overlap = None
+        self._user_item = _new_item()
+        self._turn = ov.chunks
+        self._partial_from, self._partial_text = 0, ""
+        await self.ctx.emit(UserSpeechStarted(ov.start_ms, self._user_item))
+
+    # ---- responses ----------------------------------------------------------------------------
+    def _new_responder(self, plan: ResponsePlan, speculative: bool = False, t_ref: float | None = None) -> Responder:
+        return Responder(self.ctx, self.stack, self.conv, lambda: self.style, plan, self.tools, speculative=speculative, t_ref=t_ref)
+
+    def _respond(
+        self, plan: ResponsePlan, t_ref: float | None = None, metrics: dict[str, float] | None = None
+    ) -> None:
+        self._responder = self._new_responder(plan, t_ref=t_ref)
+        self._responder.metrics.update(metrics or {})
+        self._responder.start()
+
+    async def _tool_result(self, c: ToolResult) -> None:
+        if not self.conv.has_pending_call(c.call_id):
+            raise ValueError(f"no function call with call_id {c.call_id!r} is waiting for output")
+        self.conv.add(Message("tool", c.output, tool_call_id=c.call_id, name=self.conv.call_name(c.call_id)))
+        if c.respond and not self._agent_active():
+            self._respond(ResponsePlan())
+
+    async def _speak_due_timers(self) -> None:
+        due = self.tools.due_reminders()
+        if due and not self._agent_active() and self._user_item is None:
+            self._respond(ResponsePlan(fixed_text=" ".join(due)))
+
+    def _track(self, aw: Awaitable[T]) -> asyncio.Task[T]:
+        task: asyncio.Task[T] = asyncio.ensure_future(aw)  # type: ignore[assignment]
+        self._jobs.add(task)  # type: ignore[arg-type]
+        task.add_done_callback(self._jobs.discard)  # type: ignore[arg-type]
+        return task

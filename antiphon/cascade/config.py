@@ -1,0 +1,28 @@
+"""Cascade configuration: which models, and how eagerly each stage starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class CascadeConfig:
+    llm: Literal["qwen", "smollm2"] = "qwen"
+    language: Literal["en", "zh"] = "en"
+    llm_threads: int = 2
+    asr_threads: int = 2
+    n_ctx: int = 4096
+    max_tokens: int = 160
+    temperature: float = 0.2
+    max_tool_rounds: int = 3
+    # speculative start: ASR final + LLM + TTS begin at the first VAD silence; audio is held
+    # until the end of turn is confirmed and thrown away if the user goes on talking
+    speculative: bool = True
+    partial_interval_ms: int = 700  # re-decode the growing utterance this often
+    smart_turn_threshold: float = 0.5
+    min_eot_silence_ms: int = 200  # earliest end of turn when smart-turn says "complete"
+    filler_en: str = "One moment, let me check."
+    filler_zh: str = "请稍等，我查一下。"
+    fallback_en: str = "Sorry, I couldn't do that."
+    fallback_zh: str = "抱歉，我没能完成。"

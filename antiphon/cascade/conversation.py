@@ -1,0 +1,88 @@
+"""Conversation memory of one session: instructions, turns (keyed by item id), tool calls,
+and truncation of an assistant turn to what the user actually heard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from antiphon.cascade.llm import Message
+
+__all__ = ["Conversation", "Message"]
+
+
+@dataclass
+class _Entry:
+    item_id: str
+    message: Message
+    # (text, start_ms, dur_ms) of each spoken phrase, for truncation by playback position
+    spoken: list[tuple[str, float, float]] = field(default_factory=list)
+
+
+class Conversation:
+    def __init__(self, instructions: str, max_messages: int = 40) -> None:
+        self.instructions = instructions
+        self.max_messages = max_messages
+        self._entries: list[_Entry] = []
+        self._auto = 0
+
+    def add(
+        self,
+        message: Message,
+        item_id: str | None = None,
+        spoken: list[tuple[str, float, float]] | None = None,
+    ) -> str:
+        if item_id is None:
+            self._auto += 1
+            item_id = f"item_auto_{self._auto}"
+        self._entries.append(_Entry(item_id, message, spoken or []))
+        return item_id
+
+    @property
+    def messages(self) -> list[Message]:
+        return [e.message for e in self._entries]
+
+    def for_llm(self, instructions: str | None = None) -> list[Message]:
+        """System message plus the most recent turns that fit, never starting on an orphan
+        tool result."""
+        recent = self._entries[-self.max_messages :]
+        while recent and recent[0].message.role == "tool":
+            recent = recent[1:]
+        return [Message("system", instructions or self.instructions)] + [e.message for e in recent]
+
+    def has_pending_call(self, call_id: str) -> bool:
+        called = any(
+            call_id == c.call_id for e in self._entries for c in (e.message.tool_calls or [])
+        )
+        answered = any(e.message.tool_call_id == call_id for e in self._entries)
+        return called and not answered
+
+    def call_name(self, call_id: str) -> str | None:
+        for e in self._entries:
+            for c in e.message.tool_calls or []:
+                if c.call_id == call_id:
+                    return c.name
+        return None
+
+    def truncate(self, item_id: str, audio_end_ms: int) -> bool:
+        """Keep only the words of an assistant item heard before audio_end_ms."""
+        for e in self._entries:
+            if e.item_id == item_id and e.message.role == "assistant" and e.spoken:
+                e.message.content = heard_text(e.spoken, audio_end_ms)
+                return True
+        return False
+
+
+def heard_text(spoken: list[tuple[str, float, float]], heard_ms: float, sep: str = " ") -> str:
+    """Phrases fully played before heard_ms, plus the words of the phrase in progress in
+    proportion to how much of it was played."""
+    out: list[str] = []
+    for text, start, dur in spoken:
+        if start + dur <= heard_ms:
+            out.append(text)
+        elif start < heard_ms:
+            units = list(text) if sep == "" else text.split()
+            keep = int(len(units) * (heard_ms - start) / max(dur, 1.0))
+            if keep:
+                out.append(sep.join(units[:keep]))
+            break
+    return sep.join(out).strip()

@@ -1,0 +1,133 @@
+"""The loaded models of the cascade, shared by every session of a process, and the
+per-session tool set. Models load once; each is guarded by a lock because a model
+instance serves one call at a time (sessions take turns)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from antiphon import models
+from antiphon.agent import persona
+from antiphon.agent.builtin_tools import DemoTools
+from antiphon.agent.style_requests import detect_style_request
+from antiphon.cascade.asr import StreamingASR
+from antiphon.cascade.config import CascadeConfig
+from antiphon.cascade.llm import ChatLLM, Message
+from antiphon.cascade.smart_turn import SmartTurn
+from antiphon.cascade.tts import EspeakTTS, PiperTTS
+from antiphon.cascade.vad import SileroVAD
+from antiphon.session.commands import SpeakingStyle, Tool
+
+Progress = Callable[[str], None]
+
+
+class CascadeStack:
+    def __init__(self, config: CascadeConfig | None = None, progress: Progress | None = None) -> None:
+        self.config = cfg = config or CascadeConfig()
+        say = progress or (lambda _msg: None)
+        t0 = time.monotonic()
+        say("loading VAD and end-of-turn models")
+        self._vad_path = str(models.silero_vad_onnx())
+        self.smart_turn = SmartTurn()
+        say(f"loading speech recognition ({'Whisper base' if cfg.language == 'zh' else 'Whisper tiny.en'})")
+        self.asr = StreamingASR(language=cfg.language, cpu_threads=cfg.asr_threads)
+        say(f"loading language model ({cfg.llm})")
+        self.llm = ChatLLM(models.LLM_MODELS[cfg.llm](), n_threads=cfg.llm_threads, n_ctx=cfg.n_ctx)
+        say("loading text-to-speech")
+        self.tts: PiperTTS | EspeakTTS = EspeakTTS("zh") if cfg.language == "zh" else PiperTTS()
+        self.tts_rate = self.tts.sample_rate
+        self._asr_lock, self._llm_lock, self._tts_lock, self._turn_lock = (
+            threading.Lock(), threading.Lock(), threading.Lock(), threading.Lock()
+        )
+        say("warming up")
+        self.llm.warmup(self.default_instructions())
+        self.synthesize("Hello.", SpeakingStyle())
+        self.transcribe(np.zeros(16000, dtype=np.float32))
+        self.load_seconds = time.monotonic() - t0
+        say(f"models ready in {self.load_seconds:.1f} s")
+
+    # ---- per-session pieces -------------------------------------------------------------
+    def new_vad(self) -> SileroVAD:
+        return SileroVAD(self._vad_path)
+
+    def default_instructions(self) -> str:
+        return persona.default_instructions(self.config.language)
+
+    # ---- model calls (run in worker threads) ----------------------------------------------
+    def transcribe(self, audio16k: np.ndarray) -> str:
+        with self._asr_lock:
+            return self.asr.transcribe(audio16k)
+
+    def complete_probability(self, audio16k: np.ndarray) -> float:
+        with self._turn_lock:
+            return self.smart_turn.completion_probability(audio16k)
+
+    def llm_stream(
+        self, messages: list[Message], tools: Sequence[Tool], cancel: threading.Event
+    ) -> Iterator[str]:
+        with self._llm_lock:
+            yield from self.llm.stream(
+                messages,
+                tools=tools,
+                cancel=cancel,
+                max_tokens=self.config.max_tokens,
+                temperature=self.config.temperature,
+            )
+
+    def synthesize(self, text: str, style: SpeakingStyle) -> np.ndarray:
+        with self._tts_lock:
+            return self.tts.synthesize(text, style)
+
+    # ---- language-dependent phrases --------------------------------------------------------
+    def style_request(self, text: str, current: SpeakingStyle) -> SpeakingStyle | None:
+        return detect_style_request(text, current)
+
+    def _zh(self) -> bool:
+        return self.config.language == "zh"
+
+    def filler_text(self) -> str:
+        return self.config.filler_zh if self._zh() else self.config.filler_en
+
+    def fallback_text(self) -> str:
+        return self.config.fallback_zh if self._zh() else self.config.fallback_en
+
+    def style_ack(self) -> str:
+        return "好的。" if self._zh() else "Okay, how is this?"
+
+
+class SessionTools:
+    """The tools one session offers the model: built-in local tools (run here) plus the
+    tools the client declared (run by the client, results come back as ToolResult)."""
+
+    def __init__(self, stack: CascadeStack) -> None:
+        self.local = DemoTools()
+        self.client: dict[str, Tool] = {}
+        self.tool_choice = "auto"
+
+    def set_client_tools(self, tools: Sequence[Tool]) -> None:
+        self.client = {t.name: t for t in tools}
+
+    def schemas(self) -> list[Tool]:
+        if self.tool_choice == "none":
+            return []
+        local = [t for t in self.local.registry.schemas() if t.name not in self.client]
+        return local + list(self.client.values())
+
+    def is_local(self, name: str) -> bool:
+        return name in self.local.registry and name not in self.client
+
+    def is_client(self, name: str) -> bool:
+        return name in self.client
+
+    def is_slow(self, name: str) -> bool:
+        return self.local.registry.is_slow(name)
+
+    def run(self, name: str, arguments_json: str) -> str:
+        return self.local.registry.run(name, arguments_json)
+
+    def due_reminders(self) -> list[str]:
+        return [f"Your timer{' for ' + t.label if t.label else ''} is done." for t in self.local.timers.pop_due()]

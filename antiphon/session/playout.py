@@ -1,0 +1,152 @@
+"""Output pacing and playback accounting.
+
+Brains produce audio in bursts (a TTS phrase, a codec frame). The pacer releases it to the
+client in fixed frames at real-time rate (plus a configurable lead for network jitter), so
+that a barge-in stops output within one frame, and so the session knows, at any moment, how
+much of each response the user has actually heard. Released audio is also kept as the
+far-end reference for the echo canceller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from antiphon.audio.io import StreamResampler
+from antiphon.session.clock import Clock
+from antiphon.session.events import AudioChunk
+
+
+@dataclass
+class _Pending:
+    response_id: str
+    item_id: str
+    audio: np.ndarray  # remaining samples at the output rate
+
+
+class OutputPacer:
+    def __init__(
+        self,
+        clock: Clock,
+        sample_rate: int,
+        release: Callable[[AudioChunk], Awaitable[None]],
+        frame_ms: int = 20,
+        lead_ms: int = 0,
+        reference_rate: int | None = None,
+    ) -> None:
+        self.clock = clock
+        self.sample_rate = sample_rate
+        self.frame = sample_rate * frame_ms // 1000
+        self.lead_s = lead_ms / 1000.0
+        self._release = release
+        self._queue: deque[_Pending] = deque()
+        self._wake = asyncio.Event()
+        self._play_end = 0.0  # clock time at which all released audio has been played
+        self._released: dict[str, int] = {}  # response_id -> samples released
+        self._first_release: dict[str, float] = {}
+        # released audio, at the echo canceller's rate, awaiting the echo canceller
+        self._far: deque[np.ndarray] = deque()
+        self._far_rs = StreamResampler(sample_rate, reference_rate or sample_rate)
+        self._far_max = (reference_rate or sample_rate) // 2  # keep at most 0.5 s backlog
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="output-pacer")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    def enqueue(self, chunk: AudioChunk) -> None:
+        if chunk.sample_rate != self.sample_rate:
+            raise ValueError(f"pacer runs at {self.sample_rate} Hz, got {chunk.sample_rate} Hz")
+        if len(chunk.audio):
+            self._queue.append(_Pending(chunk.response_id, chunk.item_id, chunk.audio))
+            self._wake.set()
+
+    def flush(self, response_id: str | None = None) -> int:
+        """Drop unreleased audio (of one response or all) and stop playback now.
+
+        Returns the number of samples dropped."""
+        dropped = 0
+        keep: deque[_Pending] = deque()
+        for p in self._queue:
+            if response_id is None or p.response_id == response_id:
+                dropped += len(p.audio)
+            else:
+                keep.append(p)
+        self._queue = keep
+        self._play_end = min(self._play_end, self.clock.now())
+        return dropped
+
+    def heard_ms(self, response_id: str) -> int:
+        """Milliseconds of this response that have reached the listener's ears."""
+        released = self._released.get(response_id, 0) / self.sample_rate
+        unplayed = max(0.0, self._play_end - self.clock.now())
+        return max(0, int(round((released - unplayed) * 1000)))
+
+    def released_ms(self, response_id: str) -> int:
+        return int(self._released.get(response_id, 0) * 1000 / self.sample_rate)
+
+    def first_release_time(self, response_id: str) -> float | None:
+        return self._first_release.get(response_id)
+
+    def is_playing(self) -> bool:
+        return bool(self._queue) or self._play_end > self.clock.now()
+
+    def has_pending(self, response_id: str) -> bool:
+        return any(p.response_id == response_id for p in self._queue)
+
+    def take_far_end(self, n: int) -> np.ndarray:
+        """The next n samples of what was played (zeros where nothing played)."""
+        out = np.zeros(n, dtype=np.float32)
+        filled = 0
+        while filled < n and self._far:
+            head = self._far[0]
+            k = min(n - filled, len(head))
+            out[filled : filled + k] = head[:k]
+            filled += k
+            if k == len(head):
+                self._far.popleft()
+            else:
+                self._far[0] = head[k:]
+        return out
+
+    def far_end_backlog(self) -> int:
+        return sum(len(a) for a in self._far)
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            now = self.clock.now()
+            if self._play_end < now:  # playback ran dry: restart the playout cursor
+                self._play_end = now
+            release_at = self._play_end - self.lead_s
+            if release_at > now:
+                await self.clock.sleep_until(release_at)
+                continue  # the queue may have been flushed meanwhile
+            head = self._queue[0]
+            frame, rest = head.audio[: self.frame], head.audio[self.frame :]
+            if len(rest):
+                head.audio = rest
+            else:
+                self._queue.popleft()
+            rid = head.response_id
+            self._released[rid] = self._released.get(rid, 0) + len(frame)
+            self._first_release.setdefault(rid, now)
+            self._play_end += len(frame) / self.sample_rate
+            self._far.append(self._far_rs(frame))
+            while self.far_end_backlog() > self._far_max:  # input stalled: keep alignment
+                self._far.popleft()
+            await self._release(AudioChunk(rid, head.item_id, frame, self.sample_rate))

