@@ -46,6 +46,8 @@ from antiphon.session.events import (
 T = TypeVar("T")
 CHUNK = SileroVAD.CHUNK
 CHUNK_MS = CHUNK * 1000 // 16000
+OVERLAP_GAP_MS = 400  # "Wait, … what is" stays one overlap across a comma pause
+LONG_TURN = 15 * 16000  # longer turns get no partials or speculation, one decode at the end
 
 
 def _new_item() -> str:
@@ -59,7 +61,7 @@ class CascadeBrain:
         self.stack = stack
         self.cfg = stack.config
         self.tools = SessionTools(stack)
-        self.conv = Conversation(instructions or stack.default_instructions(), self.tools)
+        self.conv = Conversation(instructions or stack.default_instructions())
         self.style = SpeakingStyle()
         self.td: TurnDetection | None = TurnDetection()
         self._framer = Framer(CHUNK)
@@ -80,8 +82,11 @@ class CascadeBrain:
         self.ctx = ctx
         self.vad = self.stack.new_vad()
         self.seg = VADSegmenter(min_speech_ms=96, min_silence_ms=96)
+        self._last_audio_t = ctx.clock.now()
+        self._watchdog = asyncio.create_task(self._watch_input(), name="input-watchdog")
 
     async def push_audio(self, frame: np.ndarray) -> None:
+        self._last_audio_t = self.ctx.clock.now()
         for chunk in self._framer.push(frame):
             await self._on_chunk(chunk)
         await self._speak_due_timers()
@@ -97,6 +102,7 @@ class CascadeBrain:
             await asyncio.wait(pending)
 
     async def close(self) -> None:
+        self._watchdog.cancel()
         if self._responder is not None:
             await self._responder.cancel_silently()
         if self._candidate is not None:
@@ -116,7 +122,10 @@ class CascadeBrain:
         elif isinstance(command, CreateResponse):
             if self._agent_active():
                 await self.ctx.emit(
-                    ErrorEvent("conversation_already_has_active_response", "a response is in progress; cancel it first")
+                    ErrorEvent(
+                        "conversation_already_has_active_response",
+                        "a response is in progress; cancel it first",
+                    )
                 )
                 return
             self._respond(ResponsePlan(instructions=command.instructions))
@@ -124,13 +133,47 @@ class CascadeBrain:
             await self._tool_result(command)
         elif isinstance(command, CancelResponse):
             if self._responder is None or not self._agent_active():
-                await self.ctx.emit(ErrorEvent("response_cancel_not_active", "there is no active response to cancel"))
+                await self.ctx.emit(
+                    ErrorEvent(
+                        "response_cancel_not_active", "there is no active response to cancel"
+                    )
+                )
                 return
             await self._responder.interrupt(command.reason)
             self._responder = None
-        elif isinstance(command, Truncate):
-            if not self.conv.truncate(command.item_id, command.audio_end_ms):
-                await self.ctx.emit(ErrorEvent("item_truncate_invalid_item_id", f"no assistant audio item {command.item_id!r}"))
+        elif isinstance(command, Truncate) and not self.conv.truncate(
+            command.item_id, command.audio_end_ms
+        ):
+            await self.ctx.emit(
+                ErrorEvent(
+                    "item_truncate_invalid_item_id",
+                    f"no assistant audio item {command.item_id!r}",
+                )
+            )
+
+    async def _watch_input(self) -> None:
+        """A client that stops sending in the middle of a turn: end the turn with what came."""
+        while True:
+            await self.ctx.clock.sleep(0.25)
+            idle = self.ctx.clock.now() - self._last_audio_t
+            if (
+                self._user_item is None
+                or idle < self.cfg.input_stall_s
+                or self._candidate is not None
+            ):
+                continue
+            await self.ctx.emit(
+                ErrorEvent(
+                    "input_audio_stalled",
+                    f"no input audio for {idle:.1f} s in the middle of the user's turn; "
+                    "the turn was ended with the audio received so far",
+                )
+            )
+            self._start_candidate()
+            self.seg.reset()
+            assert self._candidate is not None
+            self._candidate.committed = True
+            self._track(self._commit_turn(self._candidate))
 
     # ---- configuration -------------------------------------------------------------------
     async def _configure(self, c: Configure) -> None:
@@ -191,7 +234,13 @@ class CascadeBrain:
             self._start_candidate()
         if self._candidate is not None and not self._candidate.committed and not self.seg.in_speech:
             p = self._candidate.complete_probability()
-            if end_of_turn(self.td or TurnDetection(), self.seg.silence_ms, p, self.cfg.min_eot_silence_ms, self.cfg.smart_turn_threshold):
+            if end_of_turn(
+                self.td or TurnDetection(),
+                self.seg.silence_ms,
+                p,
+                self.cfg.min_eot_silence_ms,
+                self.cfg.smart_turn_threshold,
+            ):
                 self._candidate.committed = True
                 self._track(self._commit_turn(self._candidate))
 
@@ -205,7 +254,9 @@ class CascadeBrain:
         if self._partial_job is not None and not self._partial_job.done():
             return
         total = sum(len(c) for c in self._turn)
-        if (total - self._partial_from) * 1000 < self.cfg.partial_interval_ms * 16000:
+        # long turns: decode less often, so a monologue costs linear rather than quadratic time
+        interval_ms = max(self.cfg.partial_interval_ms, total / 16 / 8)
+        if (total - self._partial_from) * 1000 < interval_ms * 16000 or total > LONG_TURN:
             return
         audio = np.concatenate(self._turn)
         self._partial_from = total
@@ -214,8 +265,12 @@ class CascadeBrain:
 
     async def _partial(self, audio: np.ndarray, item: str | None) -> str:
         text = await asyncio.to_thread(self.stack.transcribe, audio)
-        if item == self._user_item and text.startswith(self._partial_text) and len(text) > len(self._partial_text):
-            delta = text[len(self._partial_text):]
+        if (
+            item == self._user_item
+            and text.startswith(self._partial_text)
+            and len(text) > len(self._partial_text)
+        ):
+            delta = text[len(self._partial_text) :]
             self._partial_text = text
             await self.ctx.emit(UserTranscriptDelta(item, delta))
         return text
@@ -223,25 +278,44 @@ class CascadeBrain:
     def _start_candidate(self) -> None:
         audio = np.concatenate(self._turn)
         silence_s = self.seg.silence_ms / 1000.0
-        asr = self._track(asyncio.to_thread(self.stack.transcribe, audio))
+        long_turn = len(audio) > LONG_TURN
+        asr = None if long_turn else self._track(asyncio.to_thread(self.stack.transcribe, audio))
         smart = None
         if self.td is not None and self.td.kind == "semantic_vad":
             smart = self._track(asyncio.to_thread(self.stack.complete_probability, audio))
         cand = TurnCandidate(
-            audio, self.ctx.clock.now() - silence_s, self.ctx.input_ms() - int(self.seg.silence_ms), asr, smart
+            audio,
+            self.ctx.clock.now() - silence_s,
+            self.ctx.input_ms() - int(self.seg.silence_ms),
+            asr,
+            smart,
         )
-        clock = self.ctx.clock
-        asr.add_done_callback(lambda _t: setattr(cand, "asr_done_t", clock.now()))
         self._candidate = cand
-        if self.cfg.speculative and self.td is not None and self.td.create_response:
+        if asr is not None:
+            self._note_asr_time(cand, asr)
+        if (
+            not long_turn
+            and self.cfg.speculative
+            and self.td is not None
+            and self.td.create_response
+        ):
             self._track(self._speculate(cand))
 
+    def _note_asr_time(self, cand: TurnCandidate, asr: asyncio.Task[str]) -> None:
+        clock = self.ctx.clock
+        asr.add_done_callback(lambda _t: setattr(cand, "asr_done_t", clock.now()))
+
     async def _speculate(self, cand: TurnCandidate) -> None:
+        assert cand.asr is not None
         text = await cand.asr
         if self._candidate is not cand or not text or self.stack.style_request(text, self.style):
             return
         if self._responder is None:
-            self._responder = self._new_responder(ResponsePlan(extra_messages=[Message("user", text)]), speculative=True, t_ref=cand.speech_end_t)
+            self._responder = self._new_responder(
+                ResponsePlan(extra_messages=[Message("user", text)]),
+                speculative=True,
+                t_ref=cand.speech_end_t,
+            )
             self._responder.start()
 
     async def _drop_candidate(self) -> None:
@@ -257,11 +331,18 @@ class CascadeBrain:
         item = self._user_item or _new_item()
         eot_t = self.ctx.clock.now()
         await self.ctx.emit(UserSpeechStopped(cand.speech_end_ms, item))
+        if cand.asr is None:
+            cand.asr = self._track(asyncio.to_thread(self.stack.transcribe, cand.audio))
+            self._note_asr_time(cand, cand.asr)
         text = await cand.asr
         metrics = cand.metrics(eot_t)
         await self.ctx.emit(UserTranscriptFinal(item, text, self.cfg.language))
         self._user_item, self._turn, self._candidate = None, [], None
-        r = self._responder if (self._responder is not None and not self._responder.gate.is_set()) else None
+        r = (
+            self._responder
+            if (self._responder is not None and not self._responder.gate.is_set())
+            else None
+        )
         if not text:
             if r is not None:
                 self._responder = None
@@ -275,7 +356,9 @@ class CascadeBrain:
                 await r.cancel_silently()
             self.style = new_style
             await self.ctx.emit(StyleChanged(new_style.speed, new_style.volume, new_style.pitch))
-            self._respond(ResponsePlan(fixed_text=self.stack.style_ack()), cand.speech_end_t, metrics)
+            self._respond(
+                ResponsePlan(fixed_text=self.stack.style_ack(text)), cand.speech_end_t, metrics
+            )
             return
         if self.td is not None and not self.td.create_response:
             if r is not None:
@@ -303,15 +386,17 @@ class CascadeBrain:
     async def _overlap_chunk(self, chunk: np.ndarray, event: str | None) -> None:
         td = self.td or TurnDetection()
         if event == "start" and self._overlap is None:
-            self._overlap = Overlap(self.ctx.input_ms(), chunks=self._recent.snapshot()[-4:])
+            start = self.ctx.input_ms() - int(self.seg.speech_ms)
+            self._overlap = Overlap(start, self._recent.snapshot()[-4:], self.seg.speech_ms)
         ov = self._overlap
         if ov is None:
             return
         ov.chunks.append(chunk)
-        if event == "stop" or not self.seg.in_speech:
-            self._overlap = None  # short noise, backchannel or echo: the agent goes on
+        if self.seg.in_speech:
+            ov.speech_ms += 0 if event == "start" else CHUNK_MS
+        elif self.seg.silence_ms >= OVERLAP_GAP_MS:
+            self._overlap = None  # it ended: a backchannel, a noise or echo; the agent goes on
             return
-        ov.speech_ms = self.seg.speech_ms
         if ov.dismissed or (ov.check is not None and not ov.check.done()):
             return
         if ov.check is not None and ov.check.done():
@@ -347,11 +432,25 @@ class CascadeBrain:
         await self.ctx.emit(UserSpeechStarted(ov.start_ms, self._user_item))
 
     # ---- responses ----------------------------------------------------------------------------
-    def _new_responder(self, plan: ResponsePlan, speculative: bool = False, t_ref: float | None = None) -> Responder:
-        return Responder(self.ctx, self.stack, self.conv, lambda: self.style, plan, self.tools, speculative=speculative, t_ref=t_ref)
+    def _new_responder(
+        self, plan: ResponsePlan, speculative: bool = False, t_ref: float | None = None
+    ) -> Responder:
+        return Responder(
+            self.ctx,
+            self.stack,
+            self.conv,
+            lambda: self.style,
+            plan,
+            self.tools,
+            speculative=speculative,
+            t_ref=t_ref,
+        )
 
     def _respond(
-        self, plan: ResponsePlan, t_ref: float | None = None, metrics: dict[str, float] | None = None
+        self,
+        plan: ResponsePlan,
+        t_ref: float | None = None,
+        metrics: dict[str, float] | None = None,
     ) -> None:
         self._responder = self._new_responder(plan, t_ref=t_ref)
         self._responder.metrics.update(metrics or {})
@@ -360,7 +459,9 @@ class CascadeBrain:
     async def _tool_result(self, c: ToolResult) -> None:
         if not self.conv.has_pending_call(c.call_id):
             raise ValueError(f"no function call with call_id {c.call_id!r} is waiting for output")
-        self.conv.add(Message("tool", c.output, tool_call_id=c.call_id, name=self.conv.call_name(c.call_id)))
+        self.conv.add(
+            Message("tool", c.output, tool_call_id=c.call_id, name=self.conv.call_name(c.call_id))
+        )
         if c.respond and not self._agent_active():
             self._respond(ResponsePlan())
 

@@ -3,7 +3,7 @@ and truncation of an assistant turn to what the user actually heard."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from antiphon.cascade.llm import Message
 
@@ -67,7 +67,7 @@ class Conversation:
         """Keep only the words of an assistant item heard before audio_end_ms."""
         for e in self._entries:
             if e.item_id == item_id and e.message.role == "assistant" and e.spoken:
-                e.message.content = heard_text(e.spoken, audio_end_ms)
+                e.message = replace(e.message, content=heard_text(e.spoken, audio_end_ms))
                 return True
         return False
 

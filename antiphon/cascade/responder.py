@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-
 from antiphon.agent.toolcall import MalformedToolCall, ParsedPiece, ToolCallParser, ToolCallRequest
 from antiphon.audio.io import resample
 from antiphon.cascade.conversation import Conversation, Message, heard_text
@@ -65,7 +64,13 @@ class Responder:
         speculative: bool = False,
         t_ref: float | None = None,
     ) -> None:
-        self.ctx, self.stack, self.conv, self.style, self.plan = ctx, stack, conversation, style, plan
+        self.ctx, self.stack, self.conv, self.style, self.plan = (
+            ctx,
+            stack,
+            conversation,
+            style,
+            plan,
+        )
         self.tools = tools
         self.response_id = "resp_" + uuid.uuid4().hex[:12]
         self.item_id = "item_" + uuid.uuid4().hex[:12]
@@ -139,7 +144,8 @@ class Responder:
             raise
         except Exception as exc:  # a broken stage ends this response, not the session
             self.generated.set()
-            await self.ctx.emit(ErrorEvent("response_failed", f"response failed: {exc}"))
+            await self._emit(ErrorEvent("response_failed", f"response failed: {exc}"))
+            await self.gate.wait()  # a failed speculation that is dropped says nothing
             await self._finish("failed", str(exc))
 
     def _has_pending_audio(self) -> bool:
@@ -187,6 +193,14 @@ class Responder:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
 
+    async def _wait_for_gate(self) -> None:
+        """Idle (not computing) until the turn is confirmed; `generated` tells settle()."""
+        if self.gate.is_set():
+            return
+        self.generated.set()
+        await self.gate.wait()
+        self.generated.clear()
+
     def _timeline(self) -> list[tuple[str, float, float]]:
         return [(x.text, x.start_ms, x.dur_ms) for x in self._spoken]
 
@@ -219,18 +233,23 @@ class Responder:
     async def _generate(self) -> None:
         for _round in range(self.stack.config.max_tool_rounds + 1):
             # extra holds the user's words until the turn is committed (speculation)
-            call = await self._stream_once(self.plan.extra_messages)
+            # after a tool result, small models tend to call the same tool again: the
+            # follow-up pass must speak (tools stay in the prompt, so the KV cache holds)
+            choice = self.tools.tool_choice if _round == 0 else "none"
+            call = await self._stream_once(self.plan.extra_messages, choice)
             if call is None:
                 return
-            await self.gate.wait()  # never act on a tool call of a speculation
+            await self._wait_for_gate()  # never act on a tool call of a speculation
             if isinstance(call, MalformedToolCall):
                 await self.ctx.emit(ErrorEvent("tool_call_malformed", call.error))
                 await self._speak_text(self.stack.fallback_text())
                 return
             await self._emit(
-                ToolCall(self.response_id, self.item_id, call.call_id, call.name, call.arguments_json)
+                ToolCall(
+                    self.response_id, self.item_id, call.call_id, call.name, call.arguments_json
+                )
             )
-            assistant_call = Message("assistant", "", tool_calls=[call])
+            assistant_call = Message("assistant", "", tool_calls=(call,))
             if not self.tools.is_local(call.name):
                 if self.tools.is_client(call.name):
                     self.conv.add(assistant_call)  # the client runs it and sends the result
@@ -254,20 +273,23 @@ class Responder:
             await self._speak_text(self.stack.filler_text())
         return await run
 
-    async def _stream_once(self, extra: list[Message]) -> ToolCallRequest | MalformedToolCall | None:
+    async def _stream_once(
+        self, extra: list[Message], tool_choice: str
+    ) -> ToolCallRequest | MalformedToolCall | None:
         """One LLM pass: speak its text as it streams; stop at the first tool call."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[str | None] = asyncio.Queue()
         messages = self.conv.for_llm(self.plan.instructions) + extra
         stop = threading.Event()  # this pass only; self._cancel stops the whole response
 
-        class _Either(threading.Event):
-            def is_set(inner) -> bool:  # noqa: N805 - the LLM polls this once per token
-                return stop.is_set() or self._cancel.is_set()
-
         def produce() -> None:
             try:
-                for piece in self.stack.llm_stream(messages, self.tools.schemas(), _Either()):
+                for piece in self.stack.llm_stream(
+                    messages,
+                    self.tools.schemas(),
+                    lambda: stop.is_set() or self._cancel.is_set(),
+                    tool_choice,
+                ):
                     loop.call_soon_threadsafe(queue.put_nowait, piece)
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, None)

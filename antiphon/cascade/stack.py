@@ -13,7 +13,7 @@ import numpy as np
 from antiphon import models
 from antiphon.agent import persona
 from antiphon.agent.builtin_tools import DemoTools
-from antiphon.agent.style_requests import detect_style_request
+from antiphon.agent.style_requests import acknowledgement, detect_style_request
 from antiphon.cascade.asr import StreamingASR
 from antiphon.cascade.config import CascadeConfig
 from antiphon.cascade.llm import ChatLLM, Message
@@ -26,14 +26,18 @@ Progress = Callable[[str], None]
 
 
 class CascadeStack:
-    def __init__(self, config: CascadeConfig | None = None, progress: Progress | None = None) -> None:
+    def __init__(
+        self, config: CascadeConfig | None = None, progress: Progress | None = None
+    ) -> None:
         self.config = cfg = config or CascadeConfig()
         say = progress or (lambda _msg: None)
         t0 = time.monotonic()
         say("loading VAD and end-of-turn models")
         self._vad_path = str(models.silero_vad_onnx())
         self.smart_turn = SmartTurn()
-        say(f"loading speech recognition ({'Whisper base' if cfg.language == 'zh' else 'Whisper tiny.en'})")
+        say(
+            f"loading speech recognition ({'Whisper base' if cfg.language == 'zh' else 'Whisper tiny.en'})"
+        )
         self.asr = StreamingASR(language=cfg.language, cpu_threads=cfg.asr_threads)
         say(f"loading language model ({cfg.llm})")
         self.llm = ChatLLM(models.LLM_MODELS[cfg.llm](), n_threads=cfg.llm_threads, n_ctx=cfg.n_ctx)
@@ -41,10 +45,13 @@ class CascadeStack:
         self.tts: PiperTTS | EspeakTTS = EspeakTTS("zh") if cfg.language == "zh" else PiperTTS()
         self.tts_rate = self.tts.sample_rate
         self._asr_lock, self._llm_lock, self._tts_lock, self._turn_lock = (
-            threading.Lock(), threading.Lock(), threading.Lock(), threading.Lock()
+            threading.Lock(),
+            threading.Lock(),
+            threading.Lock(),
+            threading.Lock(),
         )
         say("warming up")
-        self.llm.warmup(self.default_instructions())
+        self.llm.warmup(self.default_instructions(), tools=DemoTools().registry.schemas())
         self.synthesize("Hello.", SpeakingStyle())
         self.transcribe(np.zeros(16000, dtype=np.float32))
         self.load_seconds = time.monotonic() - t0
@@ -55,7 +62,7 @@ class CascadeStack:
         return SileroVAD(self._vad_path)
 
     def default_instructions(self) -> str:
-        return persona.default_instructions(self.config.language)
+        return persona.default_instructions(self.config.language, tools=True)
 
     # ---- model calls (run in worker threads) ----------------------------------------------
     def transcribe(self, audio16k: np.ndarray) -> str:
@@ -67,13 +74,18 @@ class CascadeStack:
             return self.smart_turn.completion_probability(audio16k)
 
     def llm_stream(
-        self, messages: list[Message], tools: Sequence[Tool], cancel: threading.Event
+        self,
+        messages: list[Message],
+        tools: Sequence[Tool],
+        cancel: Callable[[], bool],
+        tool_choice: str = "auto",
     ) -> Iterator[str]:
         with self._llm_lock:
             yield from self.llm.stream(
                 messages,
                 tools=tools,
                 cancel=cancel,
+                tool_choice=tool_choice,  # type: ignore[arg-type]
                 max_tokens=self.config.max_tokens,
                 temperature=self.config.temperature,
             )
@@ -95,8 +107,9 @@ class CascadeStack:
     def fallback_text(self) -> str:
         return self.config.fallback_zh if self._zh() else self.config.fallback_en
 
-    def style_ack(self) -> str:
-        return "好的。" if self._zh() else "Okay, how is this?"
+    def style_ack(self, request: str) -> str:
+        said = acknowledgement(request, self.config.language)
+        return said or ("好的。" if self._zh() else "Okay.")
 
 
 class SessionTools:
@@ -112,8 +125,7 @@ class SessionTools:
         self.client = {t.name: t for t in tools}
 
     def schemas(self) -> list[Tool]:
-        if self.tool_choice == "none":
-            return []
+        """All tools stay in the prompt even with tool_choice "none" (the KV cache holds)."""
         local = [t for t in self.local.registry.schemas() if t.name not in self.client]
         return local + list(self.client.values())
 
@@ -130,4 +142,7 @@ class SessionTools:
         return self.local.registry.run(name, arguments_json)
 
     def due_reminders(self) -> list[str]:
-        return [f"Your timer{' for ' + t.label if t.label else ''} is done." for t in self.local.timers.pop_due()]
+        return [
+            f"Your timer{' for ' + t.label if t.label else ''} is done."
+            for t in self.local.timers.pop_due()
+        ]

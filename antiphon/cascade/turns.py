@@ -20,7 +20,7 @@ class TurnCandidate:
     audio: np.ndarray
     speech_end_t: float  # clock time at which the user's speech ended
     speech_end_ms: int  # the same on the input audio timeline
-    asr: asyncio.Task[str]
+    asr: asyncio.Task[str] | None  # None: a long turn, transcribed only once it is over
     smart: asyncio.Task[float] | None
     committed: bool = False
     asr_done_t: float | None = None  # clock time the transcript was ready

@@ -10,6 +10,7 @@ far-end reference for the echo canceller.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -60,10 +61,8 @@ class OutputPacer:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
 
     def enqueue(self, chunk: AudioChunk) -> None:
         if chunk.sample_rate != self.sample_rate:

@@ -79,7 +79,7 @@ async def run_script(
     script: list[Utterance],
     sample_rate: int = 16000,
     echo: Echo | None = None,
-    tail_s: float = 1.5,
+    tail_s: float = 3.0,
     max_s: float = 120.0,
     on_event: object = None,
 ) -> Recording:
@@ -119,7 +119,9 @@ async def run_script(
                 if echo is not None:
                     at = max(step * frame + sample_rate * echo.delay_ms // 1000, echo_cursor)
                     if len(echo_line) < at + len(a):
-                        echo_line = np.concatenate([echo_line, np.zeros(at + len(a) - len(echo_line), np.float32)])
+                        echo_line = np.concatenate(
+                            [echo_line, np.zeros(at + len(a) - len(echo_line), np.float32)]
+                        )
                     echo_line[at : at + len(a)] += a * 10 ** (echo.gain_db / 20)
                     echo_cursor = at + len(a)
         playing = session.pacer.is_playing()
@@ -130,8 +132,17 @@ async def run_script(
             u = pending[0]
             ready = (
                 (u.when == "at" and now >= u.start_s)
-                or (u.when == "after_agent" and not agent_busy and not playing and now - agent_quiet_since >= u.gap_s)
-                or (u.when == "agent_speaking" and reply_audio_start is not None and now - reply_audio_start >= u.start_s)
+                or (
+                    u.when == "after_agent"
+                    and not agent_busy
+                    and not playing
+                    and now - agent_quiet_since >= u.gap_s
+                )
+                or (
+                    u.when == "agent_speaking"
+                    and reply_audio_start is not None
+                    and now - reply_audio_start >= u.start_s
+                )
             )
             if ready:
                 pending.pop(0)

@@ -1,0 +1,187 @@
+"""Bad input gets a clear error event or a graceful spoken fallback, and the session goes on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from dialogue import ScriptedLLM, converse, of_type
+from speech import synth
+
+from antiphon.apps.factory import new_session
+from antiphon.session.clock import VirtualClock
+from antiphon.session.commands import AppendAudio, Commit, Configure, CreateResponse, UserText
+from antiphon.session.events import (
+    ErrorEvent,
+    Event,
+    ResponseDone,
+    ResponseStarted,
+    ToolResultSpoken,
+    UserTranscriptFinal,
+)
+from antiphon.session.scripted import Utterance
+
+pytestmark = pytest.mark.models
+RATE = 16000
+
+
+def _drain(session) -> list[Event]:  # type: ignore[no-untyped-def]
+    out = []
+    while (ev := session.next_event_nowait()) is not None:
+        out.append(ev)
+    return out
+
+
+async def test_bad_audio_formats_are_reported_and_the_session_lives(stack) -> None:
+    clock = VirtualClock()
+    async with new_session(stack, clock=clock) as session:
+        await session.send(AppendAudio(np.zeros(1000, np.float32), 12345))
+        await session.send(AppendAudio(np.zeros((4, 4, 4), np.float32), RATE))
+        await session.send(AppendAudio(np.array([0.1, np.nan, 0.2], np.float32), RATE))
+        await session.send(AppendAudio(np.zeros(100, np.int32), RATE))
+        await session.send(AppendAudio(np.zeros(0, np.float32), RATE))  # empty: nothing to do
+        errors = [e for e in _drain(session) if isinstance(e, ErrorEvent)]
+        assert [e.code for e in errors] == ["invalid_audio"] * 4
+        assert "12345" in errors[0].message and "NaN" in errors[2].message
+        assert "int32" in errors[3].message
+    # the same kind of session still answers a real question after such input
+    rec, _ = await converse(
+        stack,
+        [Utterance(synth("What is the capital of France?"), when="at")],
+        before=[AppendAudio(np.zeros(10, np.float32), 999)],
+    )
+    assert "paris" in of_type(rec, ResponseDone)[0].text.lower()
+
+
+@pytest.mark.parametrize("kind", ["silence", "noise", "music"])
+async def test_non_speech_input_gets_no_reply(stack, kind: str) -> None:
+    t = np.arange(5 * RATE) / RATE
+    rng = np.random.default_rng(0)
+    audio = {
+        "silence": np.zeros_like(t),
+        "noise": 0.1 * rng.standard_normal(len(t)),
+        # a chord progression with harmonics: steady tonal sound, no words
+        "music": sum(
+            0.08 * np.sin(2 * np.pi * f * (1 + (t > 2.5) * 0.25) * t) for f in (220, 277, 330, 440)
+        ),
+    }[kind].astype(np.float32)
+    rec, _ = await converse(stack, [Utterance(audio, when="at")])
+    assert not of_type(rec, ResponseStarted)
+    assert all(not f.text for f in of_type(rec, UserTranscriptFinal))
+
+
+async def test_sixty_second_monologue_is_heard_out_and_answered(stack) -> None:
+    sentence = synth("I walked along the river and counted the boats that passed by me slowly.")
+    reps = int(np.ceil(60 * RATE / (len(sentence) + 1600)))
+    gap = np.zeros(1600, np.float32)  # 0.1 s breaths
+    audio = np.concatenate([np.concatenate([sentence, gap]) for _ in range(reps)])[: 60 * RATE]
+    rec, _ = await converse(
+        stack, [Utterance(np.concatenate([audio, synth("What do you think?")]), when="at")]
+    )
+    finals = of_type(rec, UserTranscriptFinal)
+    assert len(finals) == 1 and finals[0].text.lower().count("river") >= 10
+    assert of_type(rec, ResponseDone)[0].status == "completed"
+
+
+async def test_client_that_stops_sending_mid_utterance(stack) -> None:
+    clock = VirtualClock()
+    half = synth("What is the capital of France?")[: int(1.0 * RATE)]
+    async with new_session(stack, clock=clock) as session:
+        for i in range(0, len(half), 320):
+            await session.send(AppendAudio(half[i : i + 320], RATE))
+            await session.settle()
+            await clock.advance(0.02)
+        events: list[Event] = []
+        for _ in range(150):  # 3 s with no audio at all
+            await clock.advance(0.02)
+            await session.settle()
+            events += _drain(session)
+    codes = [e.code for e in events if isinstance(e, ErrorEvent)]
+    assert "input_audio_stalled" in codes
+    finals = [e for e in events if isinstance(e, UserTranscriptFinal)]
+    assert finals and "capital" in finals[0].text.lower()
+
+
+def _broken_thermostat(temperature: float) -> str:
+    raise RuntimeError("thermostat offline")
+
+
+THERMOSTAT = {
+    "type": "function",
+    "name": "set_thermostat",
+    "description": "Set the heating temperature.",
+    "parameters": {
+        "type": "object",
+        "properties": {"temperature": {"type": "number"}},
+        "required": ["temperature"],
+    },
+}
+
+
+async def _text_turn(llm: ScriptedLLM) -> list[Event]:
+    clock = VirtualClock()
+    async with new_session(llm, clock=clock) as session:  # type: ignore[arg-type]
+        session.brain.tools.local.registry.register(_broken_thermostat, THERMOSTAT)  # type: ignore[attr-defined]
+        await session.send(UserText("Turn on the kitchen lights."))
+        await session.send(CreateResponse())
+        events: list[Event] = []
+        for _ in range(400):
+            await session.settle()
+            await clock.advance(0.05)
+            events += _drain(session)
+            if any(isinstance(e, ResponseDone) for e in events):
+                break
+        # the session still works: a second turn
+        await session.send(UserText("Thanks."))
+        await session.send(CreateResponse())
+        for _ in range(200):
+            await session.settle()
+            await clock.advance(0.05)
+            events += _drain(session)
+    return events
+
+
+async def test_malformed_tool_call_gets_an_error_and_a_spoken_fallback(stack) -> None:
+    events = await _text_turn(
+        ScriptedLLM(
+            stack,
+            ['<tool_call>\n{"name": "control_lights", "arguments": {room: kitchen}\n</tool_call>'],
+        )
+    )
+    errors = [e for e in events if isinstance(e, ErrorEvent)]
+    assert errors and errors[0].code == "tool_call_malformed" and "JSON" in errors[0].message
+    dones = [e for e in events if isinstance(e, ResponseDone)]
+    assert dones[0].text == stack.fallback_text() and len(dones) == 2
+
+
+async def test_unknown_tool_gets_an_error_and_a_spoken_fallback(stack) -> None:
+    events = await _text_turn(
+        ScriptedLLM(
+            stack, ['<tool_call>\n{"name": "launch_rocket", "arguments": {}}\n</tool_call>']
+        )
+    )
+    errors = [e for e in events if isinstance(e, ErrorEvent)]
+    assert errors and errors[0].code == "unknown_tool" and "launch_rocket" in errors[0].message
+    assert [e for e in events if isinstance(e, ResponseDone)][0].text == stack.fallback_text()
+
+
+async def test_tool_that_raises_is_reported_to_the_model_and_spoken_about(stack) -> None:
+    llm = ScriptedLLM(
+        stack,
+        [
+            '<tool_call>\n{"name": "set_thermostat", "arguments": {"temperature": 21}}\n</tool_call>',
+            "Sorry, the thermostat in the garage is not answering.",
+        ],
+    )
+    events = await _text_turn(llm)
+    results = [e for e in events if isinstance(e, ToolResultSpoken)]
+    assert results and "thermostat offline" in results[0].output
+    done = [e for e in events if isinstance(e, ResponseDone)][0]
+    assert done.status == "completed" and "garage" in done.text
+
+
+async def test_manual_commit_of_an_empty_buffer_is_an_error(stack) -> None:
+    async with new_session(stack, clock=VirtualClock()) as session:
+        await session.send(Configure(clear_turn_detection=True))
+        await session.send(Commit())
+        errors = [e for e in _drain(session) if isinstance(e, ErrorEvent)]
+    assert errors and "empty" in errors[0].message

@@ -1,0 +1,90 @@
+"""Whole spoken turns through the real cascade (Whisper tiny.en, Qwen2.5-0.5B, piper)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from dialogue import audio_of, converse, event_names, of_type
+from speech import synth
+
+from antiphon.audio.io import rms_dbfs
+from antiphon.session.commands import SpeakingStyle
+from antiphon.session.events import (
+    ResponseDone,
+    ResponseStarted,
+    StyleChanged,
+    ToolCall,
+    ToolResultSpoken,
+    UserTranscriptFinal,
+)
+from antiphon.session.scripted import Utterance
+
+pytestmark = pytest.mark.models
+
+
+async def test_spoken_question_gets_a_spoken_answer(stack) -> None:
+    rec, _ = await converse(stack, [Utterance(synth("What is the capital of France?"), when="at")])
+    names = list(event_names(rec))
+    order = [
+        "UserSpeechStarted",
+        "UserSpeechStopped",
+        "UserTranscriptFinal",
+        "ResponseStarted",
+        "ResponseDone",
+    ]
+    assert [n for n in names if n in order] == order
+    heard = of_type(rec, UserTranscriptFinal)[0].text.lower()
+    assert "capital" in heard and "france" in heard
+    done = of_type(rec, ResponseDone)[0]
+    assert done.status == "completed"
+    assert "paris" in done.text.lower()
+    reply = audio_of(rec, done.response_id)
+    assert len(reply) > 0.5 * 24000 and rms_dbfs(reply) > -35
+
+
+async def test_tool_call_round_trip_from_speech(stack) -> None:
+    rec, session = await converse(
+        stack, [Utterance(synth("Please turn on the lights in the kitchen."), when="at")]
+    )
+    calls = of_type(rec, ToolCall)
+    assert calls and calls[0].name == "control_lights"
+    args = json.loads(calls[0].arguments)
+    assert "kitchen" in args["room"].lower()
+    results = of_type(rec, ToolResultSpoken)
+    assert results and results[0].call_id == calls[0].call_id
+    assert session.brain.tools.local.home.room("kitchen") == "on"  # type: ignore[attr-defined]
+    done = of_type(rec, ResponseDone)[-1]
+    assert done.status == "completed" and done.text  # the result was spoken
+    assert len(audio_of(rec, done.response_id)) > 0
+
+
+async def test_mid_sentence_pause_does_not_trigger_a_reply(stack) -> None:
+    first = synth("I would like to know the capital of")
+    pause = np.zeros(int(0.8 * 16000), np.float32)
+    rest = synth("Italy, please.")
+    rec, _ = await converse(stack, [Utterance(np.concatenate([first, pause, rest]), when="at")])
+    assert len(of_type(rec, ResponseStarted)) == 1
+    finals = of_type(rec, UserTranscriptFinal)
+    assert len(finals) == 1
+    text = finals[0].text.lower()
+    assert "capital" in text and "italy" in text
+    assert "rome" in of_type(rec, ResponseDone)[0].text.lower()
+
+
+async def test_spoken_style_request_changes_the_audio(stack) -> None:
+    rec, session = await converse(
+        stack,
+        [Utterance(synth("Please speak slower."), when="at"), Utterance(synth("Louder, please."))],
+    )
+    styles = of_type(rec, StyleChanged)
+    assert len(styles) == 2
+    assert styles[0].speed < 1.0 and styles[1].volume > 1.0
+    acks = of_type(rec, ResponseDone)
+    slow, loud = (audio_of(rec, d.response_id) for d in acks[:2])
+    text = acks[0].text
+    normal = stack.synthesize(text, SpeakingStyle())
+    normal_s = len(normal) / stack.tts_rate
+    assert len(slow) / 24000 > 1.15 * normal_s  # slower speech lasts longer
+    assert rms_dbfs(loud) > rms_dbfs(slow) + 3.0  # louder speech has more energy
