@@ -45,7 +45,10 @@ def user_utterances(stack: CascadeStack, lines: list[tuple[str, str, float]]) ->
 
 
 async def converse(
-    stack: CascadeStack, lines: list[tuple[str, str, float]], realtime: bool, echo_cancel: bool = True
+    stack: CascadeStack,
+    lines: list[tuple[str, str, float]],
+    realtime: bool,
+    echo_cancel: bool = True,
 ) -> Recording:
     clock = RealClock() if realtime else VirtualClock()
 
@@ -78,6 +81,10 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     write_wav(out / "agent.wav", rec.agent, rec.sample_rate)
     n = min(len(rec.user), len(rec.agent))
-    sf.write(str(out / "conversation.wav"), np.stack([rec.user[:n], rec.agent[:n]], axis=1), rec.sample_rate)
+    sf.write(
+        str(out / "conversation.wav"),
+        np.stack([rec.user[:n], rec.agent[:n]], axis=1),
+        rec.sample_rate,
+    )
     print(f"wrote {out / 'agent.wav'} and {out / 'conversation.wav'} (left: user, right: agent)")
     return 0

@@ -30,4 +30,6 @@ def new_session(
     lead_ms: int = 0,
 ) -> Session:
     brain = CascadeBrain(stack, instructions=instructions)
-    return Session(brain, clock=clock, output_rate=output_rate, echo_cancel=echo_cancel, lead_ms=lead_ms)
+    return Session(
+        brain, clock=clock, output_rate=output_rate, echo_cancel=echo_cancel, lead_ms=lead_ms
+    )

@@ -29,7 +29,9 @@ def main(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         async with new_session(stack, clock=VirtualClock(), instructions=args.instructions) as s:
-            rec = await run_script(s, [Utterance(audio, when="at", label=args.input)], sample_rate=rate)
+            rec = await run_script(
+                s, [Utterance(audio, when="at", label=args.input)], sample_rate=rate
+            )
         for t, ev in rec.events:
             line = describe(t, ev)
             if line:

@@ -30,7 +30,9 @@ def describe(t: float, ev: Event) -> str | None:
             return f"{stamp} AGENT: {ev.text}…  [cut off by {ev.reason} after {ev.heard_ms} ms of audio]"
         return f"{stamp} AGENT: {ev.text}  [{ev.status}]"
     if isinstance(ev, StyleChanged):
-        return f"{stamp} STYLE: speed {ev.speed:.2f}, volume {ev.volume:.2f}, pitch {ev.pitch:+.1f} st"
+        return (
+            f"{stamp} STYLE: speed {ev.speed:.2f}, volume {ev.volume:.2f}, pitch {ev.pitch:+.1f} st"
+        )
     if isinstance(ev, ErrorEvent):
         return f"{stamp} ERROR: {ev.code}: {ev.message}"
     if isinstance(ev, Metrics):

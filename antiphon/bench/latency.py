@@ -65,9 +65,16 @@ def analyse(rec: Recording) -> dict[str, object]:
             (ev.values for t, ev in rec.events if isinstance(ev, Metrics) and t >= p.start_s), {}
         )
         heard = next(
-            (ev.text for t, ev in rec.events if isinstance(ev, UserTranscriptFinal) and t >= p.start_s), ""
+            (
+                ev.text
+                for t, ev in rec.events
+                if isinstance(ev, UserTranscriptFinal) and t >= p.start_s
+            ),
+            "",
         )
-        said = next((ev.text for t, ev in rec.events if isinstance(ev, ResponseDone) and t >= p.start_s), "")
+        said = next(
+            (ev.text for t, ev in rec.events if isinstance(ev, ResponseDone) and t >= p.start_s), ""
+        )
         turns.append(
             {
                 "question": p.label,
@@ -81,7 +88,11 @@ def analyse(rec: Recording) -> dict[str, object]:
     summary: dict[str, object] = {
         "turns": len(turns),
         "answered": len(v2v),
-        "voice_to_voice_ms": {"p50": pct(v2v, 50), "p90": pct(v2v, 90), "max": max(v2v, default=float("nan"))},
+        "voice_to_voice_ms": {
+            "p50": pct(v2v, 50),
+            "p90": pct(v2v, 90),
+            "max": max(v2v, default=float("nan")),
+        },
     }
     for k in STAGES:
         vals = [float(t[k]) for t in turns if t.get(k) is not None]  # type: ignore[arg-type]
@@ -93,7 +104,9 @@ def main(args: argparse.Namespace) -> int:
     stack = load_stack(args, max_tokens=48)
     qs = (QUESTIONS * 2)[: args.questions]
     script = [
-        Utterance(resample(stack.synthesize(q, USER_VOICE), stack.tts_rate, 16000), gap_s=1.0, label=q)
+        Utterance(
+            resample(stack.synthesize(q, USER_VOICE), stack.tts_rate, 16000), gap_s=1.0, label=q
+        )
         for q in qs
     ]
 
@@ -124,4 +137,6 @@ def print_report(result: dict[str, object], llm: str) -> None:
     print(f"peer: {PEER}")
     for t in result["turns"]:  # type: ignore[attr-defined]
         ms = t["voice_to_voice_ms"]
-        print(f"  {('%5.0f ms' % ms) if ms is not None else '   none'}  {t['recognised'][:40]!r:44} → {t['answer'][:50]!r}")
+        print(
+            f"  {(f'{ms:5.0f} ms') if ms is not None else '   none'}  {t['recognised'][:40]!r:44} → {t['answer'][:50]!r}"
+        )

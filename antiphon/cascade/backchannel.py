@@ -6,9 +6,54 @@ from __future__ import annotations
 import re
 
 BACKCHANNELS = frozenset(
-    """uh-huh uh huh mm-hmm mm hmm mhm hm hmm mmm yeah yes yep yup ok okay right sure
-    alright all i see wow oh ah aha really true cool nice great got it gotcha indeed
-    嗯 嗯嗯 对 是 好 哦 啊 对对 是的 好的 明白""".split()
+    [
+        "uh-huh",
+        "uh",
+        "huh",
+        "mm-hmm",
+        "mm",
+        "hmm",
+        "mhm",
+        "hm",
+        "hmm",
+        "mmm",
+        "yeah",
+        "yes",
+        "yep",
+        "yup",
+        "ok",
+        "okay",
+        "right",
+        "sure",
+        "alright",
+        "all",
+        "i",
+        "see",
+        "wow",
+        "oh",
+        "ah",
+        "aha",
+        "really",
+        "true",
+        "cool",
+        "nice",
+        "great",
+        "got",
+        "it",
+        "gotcha",
+        "indeed",
+        "嗯",
+        "嗯嗯",
+        "对",
+        "是",
+        "好",
+        "哦",
+        "啊",
+        "对对",
+        "是的",
+        "好的",
+        "明白",
+    ]
 )
 
 _WORD = re.compile(r"[\w'-]+|[\u4e00-\u9fff]", re.UNICODE)

@@ -14,6 +14,7 @@ from typing import TypeVar
 import numpy as np
 
 from antiphon.audio.frames import Framer
+from antiphon.cascade.asr import IncrementalTranscriber
 from antiphon.cascade.backchannel import echo_similarity, is_backchannel
 from antiphon.cascade.conversation import Conversation, Message
 from antiphon.cascade.responder import Responder, ResponsePlan
@@ -74,7 +75,7 @@ class CascadeBrain:
         self._overlap: Overlap | None = None
         self._responder: Responder | None = None
         self._partial_from = 0  # samples of the turn already covered by a partial decode
-        self._partial_text = ""
+        self._partials = IncrementalTranscriber(stack)  # type: ignore[arg-type]
         self._partial_job: asyncio.Task[str] | None = None
 
     # ---- Brain protocol ----------------------------------------------------------------
@@ -247,7 +248,8 @@ class CascadeBrain:
     def _open_turn(self, start_ms: int) -> None:
         self._user_item = _new_item()
         self._turn = self._recent.snapshot()
-        self._partial_from, self._partial_text = 0, ""
+        self._partial_from = 0
+        self._partials = IncrementalTranscriber(self.stack)  # type: ignore[arg-type]
         self._track(self.ctx.emit(UserSpeechStarted(max(0, start_ms - 320), self._user_item)))
 
     def _maybe_partial(self) -> None:
@@ -264,16 +266,11 @@ class CascadeBrain:
         self._partial_job = self._track(self._partial(audio, item))
 
     async def _partial(self, audio: np.ndarray, item: str | None) -> str:
-        text = await asyncio.to_thread(self.stack.transcribe, audio)
-        if (
-            item == self._user_item
-            and text.startswith(self._partial_text)
-            and len(text) > len(self._partial_text)
-        ):
-            delta = text[len(self._partial_text) :]
-            self._partial_text = text
+        """Live transcript: only words two successive decodes agree on are sent."""
+        delta = await asyncio.to_thread(self._partials.update, audio)
+        if delta and item == self._user_item:
             await self.ctx.emit(UserTranscriptDelta(item, delta))
-        return text
+        return delta
 
     def _start_candidate(self) -> None:
         audio = np.concatenate(self._turn)
@@ -428,7 +425,8 @@ class CascadeBrain:
         self._overlap = None
         self._user_item = _new_item()
         self._turn = ov.chunks
-        self._partial_from, self._partial_text = 0, ""
+        self._partial_from = 0
+        self._partials = IncrementalTranscriber(self.stack)  # type: ignore[arg-type]
         await self.ctx.emit(UserSpeechStarted(ov.start_ms, self._user_item))
 
     # ---- responses ----------------------------------------------------------------------------

@@ -65,9 +65,14 @@ class CascadeStack:
         return persona.default_instructions(self.config.language, tools=True)
 
     # ---- model calls (run in worker threads) ----------------------------------------------
-    def transcribe(self, audio16k: np.ndarray) -> str:
+    def transcribe(self, audio16k: np.ndarray, prompt: str | None = None) -> str:
         with self._asr_lock:
-            return self.asr.transcribe(audio16k)
+            return self.asr.transcribe(audio16k, prompt)
+
+    @property
+    def char_units(self) -> bool:
+        """Transcripts are compared by character (Chinese) rather than by word."""
+        return self.asr.char_units
 
     def complete_probability(self, audio16k: np.ndarray) -> float:
         with self._turn_lock:

@@ -54,7 +54,7 @@ async def test_backchannel_does_not_stop_the_agent(stack) -> None:
         stack,
         [
             Utterance(synth(STORY), when="at"),
-            Utterance(synth("Mm-hmm."), when="agent_speaking", start_s=1.5),
+            Utterance(synth("Uh huh."), when="agent_speaking", start_s=1.5),
             Utterance(synth("Yeah."), when="agent_speaking", start_s=4.0),
         ],
     )

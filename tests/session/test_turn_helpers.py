@@ -45,5 +45,7 @@ def test_end_of_turn_rule() -> None:
 
 def test_voiced_end_ignores_trailing_silence() -> None:
     rate = 16000
-    audio = np.concatenate([np.zeros(rate // 2), 0.3 * np.ones(rate), np.zeros(rate)]).astype(np.float32)
+    audio = np.concatenate([np.zeros(rate // 2), 0.3 * np.ones(rate), np.zeros(rate)]).astype(
+        np.float32
+    )
     assert abs(voiced_end(audio, rate) - 1.5) < 0.02

@@ -1,0 +1,269 @@
+"""Speech recognition for the cascade: faster-whisper tuned for short, live utterances.
+
+``StreamingASR.transcribe`` decodes one utterance with the cheapest settings (greedy, no
+timestamps, no temperature fallback, no internal VAD) and removes Whisper's well-known
+hallucinations on silence and noise. ``IncrementalTranscriber`` re-decodes the growing
+utterance while the user speaks and releases only words two consecutive decodes agree on
+(LocalAgreement), so partial transcripts never flicker.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from antiphon.cascade.short_window import ShortWindowDecoder
+from antiphon.models import whisper_base, whisper_tiny_en
+
+SAMPLE_RATE = 16000
+# Languages written without spaces: partial-text agreement works per character there.
+_CHAR_LANGS = {"zh", "ja", "th", "lo", "my", "km", "bo", "yue"}
+# Non-speech tags Whisper writes ([BLANK_AUDIO], (music), *cough*) are never words.
+_TAG = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*|♪+|【[^】]*】|（[^）]*）")
+# What Whisper invents on silence/noise (subtitle credits in its training data). Short
+# words users really say ("okay", "um", "bye") are left out: the thresholds handle those.
+_JUNK_PHRASES = (
+    "you",
+    "thank you",
+    "thank you so much",
+    "thanks for watching",
+    "thank you for watching",
+    "please subscribe",
+    "subtitles by the amara.org community",
+    "谢谢观看",
+    "謝謝觀看",
+    "字幕由Amara.org社区提供",
+    "请不吝点赞 订阅 转发 打赏支持明镜与点点栏目",
+)
+_PROMPTS = {"zh": "以下是普通话的句子。"}  # nudges base toward simplified characters
+
+
+def _norm(text: str) -> str:
+    """Lower case without spaces or punctuation, for loose comparisons."""
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+_JUNK = {_norm(p) for p in _JUNK_PHRASES}
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    no_speech_prob: float  # max over segments (1.0 when nothing was decoded)
+    avg_logprob: float  # min over segments
+    decode_s: float
+
+
+class StreamingASR:
+    """Whisper (CTranslate2 int8) for short utterances; one decode at a time.
+
+    ``language="en"`` uses the bundled tiny.en; any other language uses multilingual base.
+    """
+
+    def __init__(
+        self,
+        language: str = "en",
+        model_dir: str | Path | None = None,
+        cpu_threads: int = 2,
+        rms_floor_dbfs: float = -55.0,
+        no_speech_threshold: float = 0.6,
+        logprob_threshold: float = -1.0,
+        junk_no_speech: float = 0.15,
+        junk_logprob: float = -0.5,
+        short_window: bool = True,
+    ) -> None:
+        from faster_whisper import WhisperModel  # heavy import, only when ASR is used
+
+        self.language = language
+        path = model_dir or (whisper_tiny_en() if language == "en" else whisper_base())
+        self._model = WhisperModel(
+            str(path), device="cpu", compute_type="int8", cpu_threads=cpu_threads
+        )
+        self.rms_floor = 10 ** (rms_floor_dbfs / 20)
+        self.no_speech_threshold = no_speech_threshold
+        self.logprob_threshold = logprob_threshold
+        self.junk_no_speech = junk_no_speech
+        self.junk_logprob = junk_logprob
+        self.char_units = language in _CHAR_LANGS
+        # live utterances skip faster-whisper's fixed 30 s window (see short_window.py)
+        self._short = ShortWindowDecoder(self._model, language) if short_window else None
+        self._lock = threading.Lock()
+
+    def transcribe(self, audio16k: np.ndarray, prompt: str | None = None) -> str:
+        """Text of one utterance ("" for silence, noise or a filtered hallucination)."""
+        return self.transcribe_detailed(audio16k, prompt).text
+
+    def transcribe_detailed(self, audio16k: np.ndarray, prompt: str | None = None) -> Transcript:
+        audio = np.asarray(audio16k, dtype=np.float32).reshape(-1)
+        t0 = time.perf_counter()
+        if audio.size < SAMPLE_RATE // 10 or float(np.sqrt(np.mean(audio**2))) < self.rms_floor:
+            return Transcript("", 1.0, 0.0, 0.0)  # nothing audible: Whisper would invent text
+        max_new = min(200, 16 + int(12 * audio.size / SAMPLE_RATE))
+        if self._short is not None and audio.size / SAMPLE_RATE <= self._short.max_audio_s():
+            with self._lock:
+                seg = self._short.decode(
+                    audio, prompt if prompt is not None else _PROMPTS.get(self.language), max_new
+                )
+            text = self.clean_segment(seg)
+            return Transcript(text, seg.no_speech_prob, seg.avg_logprob, time.perf_counter() - t0)
+        with self._lock:
+            segments, _ = self._model.transcribe(
+                audio,
+                language=self.language,
+                beam_size=1,
+                best_of=1,
+                temperature=0.0,
+                without_timestamps=True,
+                condition_on_previous_text=False,
+                vad_filter=False,
+                initial_prompt=prompt if prompt is not None else _PROMPTS.get(self.language),
+                no_speech_threshold=self.no_speech_threshold,
+                log_prob_threshold=self.logprob_threshold,
+                # Real speech stays under ~8 tokens/s; the cap stops a decode that loops
+                # on a hum or tone (". . . ." x 224, seconds of CPU) early.
+                max_new_tokens=min(200, 16 + int(12 * audio.size / SAMPLE_RATE)),
+            )
+            segments = list(segments)  # the generator does the decoding
+        kept = [t for t in (self.clean_segment(s) for s in segments) if t]
+        joiner = "" if self.char_units else " "
+        text = re.sub(r"\s+", " ", joiner.join(kept)).strip()
+        return Transcript(
+            text,
+            max((s.no_speech_prob for s in segments), default=1.0),
+            min((s.avg_logprob for s in segments), default=0.0),
+            time.perf_counter() - t0,
+        )
+
+    def clean_segment(self, seg: Any) -> str:
+        """A decoded segment's text, or "" when it looks like a hallucination."""
+        text = _TAG.sub(" ", seg.text).strip()
+        junk = _norm(text) in _JUNK
+        unsure = seg.no_speech_prob > self.junk_no_speech or seg.avg_logprob < self.junk_logprob
+        looping = seg.compression_ratio > 2.4  # a phrase repeated over and over
+        silent = (
+            seg.no_speech_prob > self.no_speech_threshold
+            and seg.avg_logprob < self.logprob_threshold
+        )
+        if not _norm(text) or silent or looping or (junk and unsure):
+            return ""
+        return text
+
+
+class IncrementalTranscriber:
+    """Partial transcripts while the user speaks, by re-decoding the growing utterance.
+
+    Call ``push`` with each new chunk from the worker thread; every ``interval_s`` of new
+    audio it decodes the whole utterance and returns the newly *stable* text: the words
+    (characters for Chinese/Japanese) on which this decode and the previous one agree,
+    beyond what was already returned. Deltas are ready to concatenate. ``finalize`` gives
+    the final text and skips the decode when the audio has not changed since the last one.
+    """
+
+    def __init__(
+        self,
+        asr: StreamingASR,
+        interval_s: float = 0.6,
+        min_audio_s: float = 0.5,
+        prompt: str | None = None,
+    ) -> None:
+        self.asr = asr
+        self.interval = int(interval_s * SAMPLE_RATE)
+        self.min_audio = int(min_audio_s * SAMPLE_RATE)
+        self.prompt = prompt
+        self.reset()
+
+    def reset(self) -> None:
+        self._chunks: list[np.ndarray] = []
+        self._n = 0
+        self._decoded_n = 0  # samples covered by the last decode
+        self._decoded_audio: np.ndarray | None = None
+        self._prev_units: list[str] = []
+        self._units: list[str] = []
+        self._emitted = 0
+        self.decodes = 0
+        self.stable_text = ""
+        self.hypothesis = ""  # latest full decode, including its unstable tail
+
+    @property
+    def audio(self) -> np.ndarray:
+        if len(self._chunks) > 1:
+            self._chunks = [np.concatenate(self._chunks)]
+        return self._chunks[0] if self._chunks else np.zeros(0, np.float32)
+
+    def push(self, chunk: np.ndarray) -> str:
+        """Add audio; decode when due; return newly stable text ("" if none)."""
+        chunk = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        self._chunks.append(chunk)
+        self._n += chunk.size
+        if self._n < self.min_audio or self._n - self._decoded_n < self.interval:
+            return ""
+        self._decode(self.audio)
+        return self._release(self._agreed())
+
+    def update(self, audio: np.ndarray) -> str:
+        """Decode the whole utterance so far (the caller decides when); return the newly
+        stable text. For callers that keep the audio themselves, like the cascade brain."""
+        self._decode(np.asarray(audio, dtype=np.float32).reshape(-1))
+        return self._release(self._agreed())
+
+    def finalize(self, audio: np.ndarray | None = None) -> str:
+        """Final text of the utterance (``audio`` defaults to everything pushed)."""
+        final = self.audio if audio is None else np.asarray(audio, dtype=np.float32).reshape(-1)
+        last = self._decoded_audio
+        if last is None or last.size != final.size or not np.array_equal(last, final):
+            self._decode(final)
+        return self.hypothesis
+
+    def _decode(self, audio: np.ndarray) -> None:
+        self.hypothesis = self.asr.transcribe(audio, self.prompt)
+        self.decodes += 1
+        self._decoded_audio = audio
+        self._decoded_n = audio.size
+        self._prev_units, self._units = self._units, self._split(self.hypothesis)
+
+    def _split(self, text: str) -> list[str]:
+        # A trailing "..." only says the decode ran out of audio; it is not text.
+        text = re.sub(r"(\.\.\.|…)+$", "", text.strip())
+        return [c for c in text if not c.isspace()] if self.asr.char_units else text.split()
+
+    def _agreed(self) -> int:
+        """Length of the common prefix of the last two hypotheses (compared loosely)."""
+        n = 0
+        for a, b in zip(self._prev_units, self._units, strict=False):
+            if _norm(a) != _norm(b):
+                break
+            n += 1
+        return n
+
+    def _release(self, agreed: int) -> str:
+        if agreed <= self._emitted:
+            return ""
+        new = self._units[self._emitted : agreed]
+        self._emitted = agreed
+        if self.asr.char_units:
+            delta = "".join(new)
+        else:
+            delta = (" " if self.stable_text else "") + " ".join(new)
+        self.stable_text += delta
+        return delta
+
+
+if __name__ == "__main__":  # python -m antiphon.cascade.asr FILE.wav [LANG]: text + decode time
+    import sys
+
+    from antiphon.audio.io import read_wav
+
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: python -m antiphon.cascade.asr FILE.wav [LANGUAGE]")
+    asr = StreamingASR(language=sys.argv[2] if len(sys.argv) == 3 else "en")
+    wav, _ = read_wav(sys.argv[1], SAMPLE_RATE)
+    result = asr.transcribe_detailed(wav)
+    print(
+        f"{result.text}\n({len(wav) / SAMPLE_RATE:.2f} s audio decoded in {result.decode_s:.2f} s)"
+    )

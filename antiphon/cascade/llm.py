@@ -1,0 +1,352 @@
+"""Streaming chat LLM on llama.cpp with the conversation kept in the KV cache.
+
+A voice turn must start speaking fast, so a new turn should only evaluate the tokens that
+are new since the last one. The prompt is rendered in full every turn (ChatML is
+append-only, so earlier turns render to the same tokens) and compared with the tokens
+already in llama.cpp's KV cache; only the differing suffix is evaluated. ``last_stats``
+records how many tokens that was.
+
+Synchronous by design: run ``stream`` in a worker thread and set ``cancel`` to stop it
+within one token (barge-in).
+"""
+
+from __future__ import annotations
+
+import codecs
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from antiphon.agent.chatml import DEFAULT_SYSTEM, IM_END, IM_START, Message, Role, render_chatml
+from antiphon.agent.toolcall import (
+    TOOL_CALL_HEAD_END,
+    TOOL_CALL_OPEN,
+    tool_call_head_grammar,
+    tool_json,
+)
+from antiphon.session.commands import Tool
+
+__all__ = ["ChatLLM", "GenerationStats", "Message", "Role", "render_chatml"]
+CancelCheck = threading.Event | Callable[[], bool] | None
+ToolChoice = Literal["auto", "none", "required"]
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    prompt_tokens: int  # length of the rendered prompt
+    cached_tokens: int  # prefix reused from the KV cache
+    evaluated_tokens: int  # prompt tokens actually run through the model this turn
+    generated_tokens: int = 0
+    first_token_s: float = 0.0  # from the call to the first yielded text
+    total_s: float = 0.0
+    cancelled: bool = False
+
+    @property
+    def tokens_per_s(self) -> float:
+        gen_time = self.total_s - self.first_token_s
+        return (
+            (self.generated_tokens - 1) / gen_time
+            if self.generated_tokens > 1 and gen_time > 0
+            else 0.0
+        )
+
+
+def _is_cancelled(cancel: CancelCheck) -> bool:
+    if cancel is None:
+        return False
+    return cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel())
+
+
+def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class ChatLLM:
+    """One llama.cpp model and its KV cache; one generation at a time."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        n_threads: int = 2,
+        n_ctx: int = 4096,
+        n_batch: int = 256,
+        seed: int = 1234,
+    ) -> None:
+        from llama_cpp import Llama
+
+        self.model_path = Path(model_path)
+        self._llm = Llama(
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            n_batch=n_batch,
+            seed=seed,
+            verbose=False,
+        )
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        template = str(self._llm.metadata.get("tokenizer.chat_template", ""))
+        name = (str(self._llm.metadata.get("general.name", "")) + self.model_path.name).lower()
+        if IM_START not in template and template:
+            raise ValueError(
+                f"{self.model_path.name}: only ChatML models are supported (Qwen2.5, SmolLM2)"
+            )
+        self.family = "smollm" if "smollm" in name else "qwen"
+        self.default_system = DEFAULT_SYSTEM[self.family]
+        self._stop_ids = {self._llm.token_eos()}
+        for special in (IM_END, "<|endoftext|>"):
+            ids = self._llm.tokenize(special.encode(), add_bos=False, special=True)
+            if len(ids) == 1:
+                self._stop_ids.add(ids[0])
+        open_ids = self.tokenize(TOOL_CALL_OPEN)
+        self._tool_open_id = open_ids[0] if len(open_ids) == 1 else -1  # Qwen: one added token
+        self._grammars: dict[tuple[str, ...], object] = {}
+        self._lock = threading.Lock()
+        self.last_stats: GenerationStats | None = None
+
+    def set_threads(self, n_threads: int) -> None:
+        """Change the thread count between turns. On a busy 2-core machine one thread is
+        several times faster than two: llama.cpp's threads spin-wait on each other, and a
+        descheduled thread stalls every layer (measured 3.0 vs 0.5 tokens/s under load 7)."""
+        import llama_cpp
+
+        with self._lock:
+            llama_cpp.llama_set_n_threads(self._llm._ctx.ctx, n_threads, n_threads)
+            self.n_threads = n_threads
+
+    # --- prompt -----------------------------------------------------------------------
+    def render(self, messages: Sequence[Message], tools: Sequence[Tool] = ()) -> str:
+        return render_chatml(messages, tools, self.default_system)
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def _fit(
+        self, messages: Sequence[Message], tools: Sequence[Tool], max_tokens: int
+    ) -> list[int]:
+        """Prompt tokens; the oldest turns are dropped (system kept) when the context is full."""
+        msgs = list(messages)
+        while True:
+            tokens = self.tokenize(self.render(msgs, tools))
+            if len(tokens) + max_tokens <= self.n_ctx:
+                return tokens
+            first = 1 if msgs and msgs[0].role == "system" else 0
+            if len(msgs) - first <= 1:
+                raise ValueError(
+                    f"prompt of {len(tokens)} tokens does not fit n_ctx={self.n_ctx} "
+                    f"with max_tokens={max_tokens}"
+                )
+            del msgs[first]
+            while len(msgs) > first + 1 and msgs[first].role in ("assistant", "tool"):
+                del msgs[first]  # never start the history with an orphan reply or tool result
+
+    def _reuse_prefix(self, tokens: list[int]) -> int:
+        """Rewind the cache to the longest prefix it shares with ``tokens``; returns its length.
+
+        At least one token is left to evaluate: its logits give the first new token.
+        ``Llama.eval`` drops KV entries from ``n_tokens`` on before it decodes.
+        """
+        llm = self._llm
+        prefix = min(common_prefix_length(llm._input_ids.tolist(), tokens), len(tokens) - 1)
+        llm.n_tokens = prefix
+        return prefix
+
+    def warmup(self, system: str | None = None, tools: Sequence[Tool] = ()) -> None:
+        """Put the system prompt (with tools) into the KV cache before the first turn."""
+        with self._lock:
+            text = render_chatml(
+                [Message("system", system or self.default_system)],
+                tools,
+                self.default_system,
+                add_generation_prompt=False,
+            )
+            tokens = self.tokenize(text)
+            prefix = self._reuse_prefix(tokens)
+            self._llm.eval(tokens[prefix:])
+
+    # --- generation -------------------------------------------------------------------
+    def stream(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[Tool] = (),
+        cancel: CancelCheck = None,
+        max_tokens: int = 200,
+        temperature: float = 0.3,
+        tool_choice: ToolChoice = "auto",
+    ) -> Iterator[str]:
+        """Yield text pieces as they are generated (complete UTF-8 characters only).
+
+        With tools, a tool call comes out as ``<tool_call>{json}`` text for ToolCallParser;
+        its JSON is sampled under a grammar of the declared tools. ``tool_choice="none"``
+        keeps the tools in the prompt (and the KV cache) but makes the reply start as
+        speech: use it for the answer right after a tool result, where small models tend
+        to call the same tool again. ``"required"`` forces a call.
+        """
+        t0 = time.perf_counter()
+        if not self._lock.acquire(timeout=10.0):
+            raise RuntimeError("ChatLLM is busy: the previous stream was not closed or cancelled")
+        try:
+            yield from self._stream_locked(
+                messages, tools, cancel, max_tokens, temperature, tool_choice, t0
+            )
+        finally:
+            self._lock.release()
+
+    def _stream_locked(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[Tool],
+        cancel: CancelCheck,
+        max_tokens: int,
+        temperature: float,
+        tool_choice: ToolChoice,
+        t0: float,
+    ) -> Iterator[str]:
+        llm = self._llm
+        tokens = self._fit(messages, tools, max_tokens)
+        if _is_cancelled(cancel):
+            self.last_stats = GenerationStats(len(tokens), 0, 0, cancelled=True)
+            return
+        cached = self._reuse_prefix(tokens)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        generated, first_s, cancelled, spoke, call_text = 0, 0.0, False, False, ""
+        # reset=False: the cache was already rewound to the shared prefix above, so generate()
+        # evaluates only the new suffix. It yields each token before evaluating it, so
+        # checking cancel right after our own yield never pays for an extra forward pass.
+        # Switching grammar = closing the generator and starting another at the same state.
+        if not tools:
+            tool_choice = "none"
+        mode = {"auto": "free", "none": "no_call", "required": "call"}[tool_choice]
+        tokens_out = self._generate(tokens[cached:], temperature, self._grammar(mode, tools))
+        if mode == "call":
+            yield TOOL_CALL_OPEN
+        try:
+            while True:
+                token = next(tokens_out, None)
+                if token is None or token in self._stop_ids:
+                    break
+                if _is_cancelled(cancel):
+                    cancelled = True
+                    break
+                if generated >= max_tokens or llm.n_tokens >= self.n_ctx - 1:
+                    break
+                piece = decoder.decode(llm.detokenize([token], special=False))
+                if mode == "free" and tools and not spoke and piece.lstrip().startswith("{"):
+                    # Small models often write the call as bare JSON without the tags: drop
+                    # this token and resample it under the grammar from the same logits.
+                    tokens_out.close()
+                    mode, call_text = "call", ""
+                    tokens_out = self._generate([], temperature, self._grammar(mode, tools))
+                    yield TOOL_CALL_OPEN
+                    continue
+                generated += 1
+                spoke = spoke or bool(piece.strip())
+                if piece:
+                    if not first_s:
+                        first_s = time.perf_counter() - t0
+                    yield piece
+                if _is_cancelled(cancel):  # set while the consumer handled the piece
+                    cancelled = True
+                    break
+                call_text = call_text + piece if mode == "call" else ""
+                next_mode = mode
+                if mode == "free" and tools and token == self._tool_open_id:
+                    next_mode = "call"  # constrain the name that follows <tool_call>
+                elif mode == "no_call":
+                    next_mode = "text"  # the first token was text; sample freely from here
+                elif mode == "call" and call_text.rstrip().endswith(TOOL_CALL_HEAD_END):
+                    next_mode = "args"  # head grammar complete; it would only allow EOG now
+                if next_mode != mode:
+                    # the new generator evaluates this token, which the old one had not yet
+                    tokens_out.close()
+                    mode = next_mode
+                    tokens_out = self._generate([token], temperature, self._grammar(mode, tools))
+            tail = decoder.decode(b"", final=True)
+            if tail and not cancelled:
+                yield tail
+        finally:
+            tokens_out.close()
+            self.last_stats = GenerationStats(
+                prompt_tokens=len(tokens),
+                cached_tokens=cached,
+                evaluated_tokens=len(tokens) - cached,
+                generated_tokens=generated,
+                first_token_s=first_s,
+                total_s=time.perf_counter() - t0,
+                cancelled=cancelled,
+            )
+
+    def _generate(
+        self, tokens: list[int], temperature: float, grammar: object | None
+    ) -> Generator[int, None, None]:
+        return self._llm.generate(
+            tokens,
+            reset=False,
+            temp=temperature,
+            top_k=40,
+            top_p=0.9,
+            min_p=0.05,
+            repeat_penalty=1.05,
+            grammar=grammar,  # type: ignore[arg-type]
+        )
+
+    def _grammar(self, mode: str, tools: Sequence[Tool]) -> object | None:
+        """``call``: the head of a tool call (declared names only); ``no_call``: a first token that cannot open
+        a call (no ``{``, ``<``, ``[``, no leading space); other modes: unconstrained."""
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        if mode == "call":
+            key: tuple[str, ...] = tuple(tool_json(t) for t in tools)
+            text = tool_call_head_grammar(tools)
+        elif mode == "no_call":
+            key, text = ("no_call",), "root ::= [^{<[ \\t\\n] [^{<]*\n"
+        else:
+            return None
+        if key not in self._grammars:
+            self._grammars[key] = LlamaGrammar.from_string(text, verbose=False)
+        return self._grammars[key]
+
+    def complete(
+        self, messages: Sequence[Message], tools: Sequence[Tool] = (), **kwargs: Any
+    ) -> str:
+        """The whole reply as one string (tests, tools)."""
+        return "".join(self.stream(messages, tools, **kwargs))
+
+
+def _bench(model: str = "qwen", n_threads: int = 2) -> None:
+    """``python -m antiphon.cascade.llm [qwen|smollm2] [threads]``: first-token time and
+    tokens/s over 3 turns; turn 1 is cold, later turns reuse the KV prefix."""
+    from antiphon.agent.persona import default_instructions
+    from antiphon.models import LLM_MODELS
+
+    llm = ChatLLM(LLM_MODELS[model](), n_threads=n_threads)
+    history = [Message("system", default_instructions("en"))]
+    print(f"{model}, {n_threads} threads")
+    for turn, question in enumerate(
+        ["Hi, my name is Ada.", "Name three colours.", "What is my name?"]
+    ):
+        history.append(Message("user", question))
+        history.append(Message("assistant", llm.complete(history, temperature=0.0, max_tokens=40)))
+        s = llm.last_stats
+        assert s is not None
+        print(
+            f"turn {turn + 1}: prompt {s.prompt_tokens} tok, evaluated {s.evaluated_tokens}, first "
+            f"token {s.first_token_s:.3f}s, {s.generated_tokens} tok at {s.tokens_per_s:.1f} tok/s"
+        )
+
+
+if __name__ == "__main__":
+    import sys
+
+    _bench(
+        sys.argv[1] if len(sys.argv) > 1 else "qwen", int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    )
