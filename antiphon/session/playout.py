@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from antiphon.audio.io import StreamResampler
+from antiphon.audio.echo_reference import EchoReference
 from antiphon.session.clock import Clock
 from antiphon.session.events import AudioChunk
 
@@ -49,10 +49,7 @@ class OutputPacer:
         self._play_end = 0.0  # clock time at which all released audio has been played
         self._released: dict[str, int] = {}  # response_id -> samples released
         self._first_release: dict[str, float] = {}
-        # released audio, at the echo canceller's rate, awaiting the echo canceller
-        self._far: deque[np.ndarray] = deque()
-        self._far_rs = StreamResampler(sample_rate, reference_rate or sample_rate)
-        self._far_max = (reference_rate or sample_rate) // 2  # keep at most 0.5 s backlog
+        self.reference = EchoReference(sample_rate, reference_rate or sample_rate)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -105,22 +102,9 @@ class OutputPacer:
         return any(p.response_id == response_id for p in self._queue)
 
     def take_far_end(self, n: int) -> np.ndarray:
-        """The next n samples of what was played (zeros where nothing played)."""
-        out = np.zeros(n, dtype=np.float32)
-        filled = 0
-        while filled < n and self._far:
-            head = self._far[0]
-            k = min(n - filled, len(head))
-            out[filled : filled + k] = head[:k]
-            filled += k
-            if k == len(head):
-                self._far.popleft()
-            else:
-                self._far[0] = head[k:]
-        return out
-
-    def far_end_backlog(self) -> int:
-        return sum(len(a) for a in self._far)
+        """The next n samples of what was played, aligned with the input (see
+        EchoReference)."""
+        return self.reference.take(n, self.is_playing())
 
     async def _run(self) -> None:
         while True:
@@ -136,6 +120,14 @@ class OutputPacer:
                 await self.clock.sleep_until(release_at)
                 continue  # the queue may have been flushed meanwhile
             head = self._queue[0]
+            # whole frames across the brain's chunk boundaries (a short frame only at the
+            # end of a response), so playback and the echo reference stay on a fixed grid
+            while len(head.audio) < self.frame and len(self._queue) > 1:
+                nxt = self._queue[1]
+                if nxt.response_id != head.response_id:
+                    break
+                head.audio = np.concatenate([head.audio, nxt.audio])
+                del self._queue[1]
             frame, rest = head.audio[: self.frame], head.audio[self.frame :]
             if len(rest):
                 head.audio = rest
@@ -145,7 +137,5 @@ class OutputPacer:
             self._released[rid] = self._released.get(rid, 0) + len(frame)
             self._first_release.setdefault(rid, now)
             self._play_end += len(frame) / self.sample_rate
-            self._far.append(self._far_rs(frame))
-            while self.far_end_backlog() > self._far_max:  # input stalled: keep alignment
-                self._far.popleft()
+            self.reference.push(frame)
             await self._release(AudioChunk(rid, head.item_id, frame, self.sample_rate))

@@ -21,6 +21,7 @@ from antiphon.session.events import AudioChunk, Event, ResponseDone, ResponseSta
 from antiphon.session.session import Session
 
 FRAME_MS = 20
+NO_REPLY_S = 6.0  # "after_agent" goes ahead anyway when no reply came this long
 
 
 @dataclass
@@ -96,6 +97,9 @@ async def run_script(
     pos = 0
     agent_busy = False
     agent_quiet_since = 0.0
+    replies = 0  # responses finished so far
+    replies_at_last_start = 0
+    last_end = 0.0  # when the last utterance finished playing
     reply_audio_start: float | None = None
     echo_line = np.zeros(0, dtype=np.float32)  # what the microphone hears of the agent
     echo_cursor = 0
@@ -111,6 +115,7 @@ async def run_script(
                 agent_busy, reply_audio_start = True, None
             elif isinstance(ev, ResponseDone):
                 agent_busy = False
+                replies += 1
             elif isinstance(ev, AudioChunk):
                 if reply_audio_start is None:
                     reply_audio_start = now
@@ -130,13 +135,15 @@ async def run_script(
         # -- start the next utterance when its moment has come
         if current is None and pending:
             u = pending[0]
+            answered = replies > replies_at_last_start or now - last_end >= NO_REPLY_S
             ready = (
                 (u.when == "at" and now >= u.start_s)
                 or (
                     u.when == "after_agent"
+                    and answered
                     and not agent_busy
                     and not playing
-                    and now - agent_quiet_since >= u.gap_s
+                    and now - max(agent_quiet_since, last_end) >= u.gap_s
                 )
                 or (
                     u.when == "agent_speaking"
@@ -147,6 +154,7 @@ async def run_script(
             if ready:
                 pending.pop(0)
                 current, pos = u.audio, 0
+                replies_at_last_start = replies
                 rec.played.append(Played(u.label, now, now + voiced_end(u.audio, sample_rate)))
         # -- one frame of user audio (plus echo of what the agent played)
         chunk = np.zeros(frame, dtype=np.float32)
@@ -155,7 +163,7 @@ async def run_script(
             chunk[: len(part)] = part
             pos += frame
             if pos >= len(current):
-                current = None
+                current, last_end = None, now
         if echo is not None:
             e = echo_line[step * frame : (step + 1) * frame]
             chunk[: len(e)] += e
@@ -169,7 +177,7 @@ async def run_script(
         else:
             await clock.sleep_until(t0 + step * FRAME_MS / 1000)
         done = current is None and not pending and not agent_busy and not playing
-        if (done and now - agent_quiet_since >= tail_s) or now >= max_s:
+        if (done and now - max(agent_quiet_since, last_end) >= tail_s) or now >= max_s:
             break
     rec.user = np.concatenate(user_track) if user_track else np.zeros(0, np.float32)
     rec.agent = _place(agent_out, len(rec.user), sample_rate)

@@ -54,17 +54,29 @@ async def test_tool_call_round_trip_from_speech(stack) -> None:
     assert "kitchen" in args["room"].lower()
     results = of_type(rec, ToolResultSpoken)
     assert results and results[0].call_id == calls[0].call_id
-    assert session.brain.tools.local.home.room("kitchen") == "on"  # type: ignore[attr-defined]
+    assert session.brain.tools.local.home.lights["kitchen"] is True  # type: ignore[attr-defined]
     done = of_type(rec, ResponseDone)[-1]
     assert done.status == "completed" and done.text  # the result was spoken
     assert len(audio_of(rec, done.response_id)) > 0
 
 
+def cut_after_word(stack, audio: np.ndarray, word: str) -> int:  # type: ignore[no-untyped-def]
+    """Sample index at the end of `word` (Whisper word timestamps)."""
+    segments, _ = stack.asr._model.transcribe(audio, language="en", word_timestamps=True)
+    for seg in segments:
+        for w in seg.words:
+            if w.word.strip(" ,.?").lower() == word:
+                return int(w.end * 16000)
+    raise AssertionError(f"{word!r} not found")
+
+
 async def test_mid_sentence_pause_does_not_trigger_a_reply(stack) -> None:
-    first = synth("I would like to know the capital of")
+    # one sentence, with a 0.8 s pause cut into it where it is clearly unfinished
+    sentence = synth("I would like to know the capital of Italy, please.")
+    cut = cut_after_word(stack, sentence, "of")
     pause = np.zeros(int(0.8 * 16000), np.float32)
-    rest = synth("Italy, please.")
-    rec, _ = await converse(stack, [Utterance(np.concatenate([first, pause, rest]), when="at")])
+    audio = np.concatenate([sentence[:cut], pause, sentence[cut:]])
+    rec, _ = await converse(stack, [Utterance(audio, when="at")])
     assert len(of_type(rec, ResponseStarted)) == 1
     finals = of_type(rec, UserTranscriptFinal)
     assert len(finals) == 1
