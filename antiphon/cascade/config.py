@@ -12,6 +12,7 @@ class CascadeConfig:
     language: Literal["en", "zh"] = "en"
     llm_threads: int = 2
     asr_threads: int = 2
+    tts_threads: int = 1  # TTS runs while the LLM writes: two 2-thread pools on 2 cores thrash
     n_ctx: int = 4096
     max_tokens: int = 160
     temperature: float = 0.2

@@ -235,7 +235,9 @@ class Responder:
             # extra holds the user's words until the turn is committed (speculation)
             # after a tool result, small models tend to call the same tool again: the
             # follow-up pass must speak (tools stay in the prompt, so the KV cache holds)
-            choice = self.tools.tool_choice if _round == 0 else "none"
+            # (a client tool's result arrives as the last message before this response)
+            after_tool = bool(self.conv.messages) and self.conv.messages[-1].role == "tool"
+            choice = self.tools.tool_choice if _round == 0 and not after_tool else "none"
             call = await self._stream_once(self.plan.extra_messages, choice)
             if call is None:
                 return

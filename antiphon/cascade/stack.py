@@ -42,7 +42,9 @@ class CascadeStack:
         say(f"loading language model ({cfg.llm})")
         self.llm = ChatLLM(models.LLM_MODELS[cfg.llm](), n_threads=cfg.llm_threads, n_ctx=cfg.n_ctx)
         say("loading text-to-speech")
-        self.tts: PiperTTS | EspeakTTS = EspeakTTS("zh") if cfg.language == "zh" else PiperTTS()
+        self.tts: PiperTTS | EspeakTTS = (
+            EspeakTTS("zh") if cfg.language == "zh" else PiperTTS(n_threads=cfg.tts_threads)
+        )
         self.tts_rate = self.tts.sample_rate
         self._asr_lock, self._llm_lock, self._tts_lock, self._turn_lock = (
             threading.Lock(),

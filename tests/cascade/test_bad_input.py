@@ -69,16 +69,29 @@ async def test_non_speech_input_gets_no_reply(stack, kind: str) -> None:
     assert all(not f.text for f in of_type(rec, UserTranscriptFinal))
 
 
+MONOLOGUE = [
+    "Yesterday I walked along the river for most of the afternoon.",
+    "The boats were moving slowly and the water looked almost green.",
+    "A man on the bridge was selling roasted chestnuts and hot tea.",
+    "I bought a cup and sat on a bench near the old stone wall.",
+    "Children were feeding the ducks with small pieces of bread.",
+    "After a while the clouds came in and it started to rain a little.",
+    "So I walked back home through the park and the market square.",
+    "On the way I met an old friend from school and we talked for an hour.",
+]
+
+
 async def test_sixty_second_monologue_is_heard_out_and_answered(stack) -> None:
-    sentence = synth("I walked along the river and counted the boats that passed by me slowly.")
-    reps = int(np.ceil(60 * RATE / (len(sentence) + 1600)))
-    gap = np.zeros(1600, np.float32)  # 0.1 s breaths
-    audio = np.concatenate([np.concatenate([sentence, gap]) for _ in range(reps)])[: 60 * RATE]
-    rec, _ = await converse(
-        stack, [Utterance(np.concatenate([audio, synth("What do you think?")]), when="at")]
-    )
+    gap = np.zeros(1600, np.float32)  # 0.1 s breaths: no pause long enough to end the turn
+    parts: list[np.ndarray] = []
+    while sum(len(p) for p in parts) < 60 * RATE:
+        parts += [synth(MONOLOGUE[len(parts) // 2 % len(MONOLOGUE)]), gap]
+    audio = np.concatenate([*parts, synth("What do you think about that?")])
+    rec, _ = await converse(stack, [Utterance(audio, when="at")])
     finals = of_type(rec, UserTranscriptFinal)
-    assert len(finals) == 1 and finals[0].text.lower().count("river") >= 10
+    assert len(finals) == 1  # one turn, heard out to the end
+    text = finals[0].text.lower()
+    assert len(text.split()) >= 100 and "river" in text and "think about that" in text
     assert of_type(rec, ResponseDone)[0].status == "completed"
 
 
