@@ -1,0 +1,137 @@
+"""SEANet convolutional encoder and decoder (causal, streaming).
+
+Module indices inside ``model`` follow the reference so checkpoint keys match
+(``encoder.model.0.conv.conv.weight`` ...).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from antiphon.codec.config import SeanetConfig
+from antiphon.nn.conv import StreamingConv1d, StreamingConvTranspose1d
+from antiphon.nn.streaming import StateList, StreamingModule, init_children, run_sequential
+
+
+def _activation(name: str) -> nn.Module:
+    if name == "ELU":
+        return nn.ELU(alpha=1.0)
+    act = getattr(nn, name, None)
+    if act is None:
+        raise ValueError(f"unknown activation {name!r}")
+    module = act()
+    assert isinstance(module, nn.Module)
+    return module
+
+
+class ResnetBlock(StreamingModule[StateList]):
+    """x + conv1(act(conv_k(act(x)))) with a ``dim // compress`` bottleneck."""
+
+    def __init__(self, dim: int, cfg: SeanetConfig, dilation: int) -> None:
+        super().__init__()
+        if not cfg.true_skip:
+            raise ValueError("only true_skip residual blocks are supported (as in Mimi)")
+        hidden = dim // cfg.compress
+        self.block = nn.Sequential(
+            _activation(cfg.activation),
+            StreamingConv1d(
+                dim,
+                hidden,
+                cfg.residual_kernel_size,
+                dilation=dilation,
+                norm=cfg.norm,
+                pad_mode=cfg.pad_mode,
+            ),
+            _activation(cfg.activation),
+            StreamingConv1d(hidden, dim, 1, norm=cfg.norm, pad_mode=cfg.pad_mode),
+        )
+
+    def init_state(self, batch_size: int) -> StateList:
+        return init_children(list(self.block), batch_size)
+
+    def forward(self, x: torch.Tensor, state: StateList | None = None) -> torch.Tensor:
+        return x + run_sequential(list(self.block), x, state)
+
+
+class SeanetEncoder(StreamingModule[StateList]):
+    def __init__(self, cfg: SeanetConfig) -> None:
+        super().__init__()
+        self.dimension = cfg.dimension
+        self.hop_length = cfg.hop_length
+        mult = 1
+        layers: list[nn.Module] = [
+            StreamingConv1d(
+                cfg.channels, cfg.n_filters, cfg.kernel_size, norm=cfg.norm, pad_mode=cfg.pad_mode
+            )
+        ]
+        for ratio in reversed(cfg.ratios):
+            width = mult * cfg.n_filters
+            for j in range(cfg.n_residual_layers):
+                layers.append(ResnetBlock(width, cfg, cfg.dilation_base**j))
+            layers += [
+                _activation(cfg.activation),
+                StreamingConv1d(
+                    width, width * 2, ratio * 2, stride=ratio, norm=cfg.norm, pad_mode=cfg.pad_mode
+                ),
+            ]
+            mult *= 2
+        layers += [
+            _activation(cfg.activation),
+            StreamingConv1d(
+                mult * cfg.n_filters,
+                cfg.dimension,
+                cfg.last_kernel_size,
+                norm=cfg.norm,
+                pad_mode=cfg.pad_mode,
+            ),
+        ]
+        self.model = nn.Sequential(*layers)
+
+    def init_state(self, batch_size: int) -> StateList:
+        return init_children(list(self.model), batch_size)
+
+    def forward(self, x: torch.Tensor, state: StateList | None = None) -> torch.Tensor:
+        return run_sequential(list(self.model), x, state)
+
+
+class SeanetDecoder(StreamingModule[StateList]):
+    def __init__(self, cfg: SeanetConfig) -> None:
+        super().__init__()
+        self.dimension = cfg.dimension
+        mult = 2 ** len(cfg.ratios)
+        layers: list[nn.Module] = [
+            StreamingConv1d(
+                cfg.dimension,
+                mult * cfg.n_filters,
+                cfg.kernel_size,
+                norm=cfg.norm,
+                pad_mode=cfg.pad_mode,
+            )
+        ]
+        for ratio in cfg.ratios:
+            width = mult * cfg.n_filters
+            layers += [
+                _activation(cfg.activation),
+                StreamingConvTranspose1d(width, width // 2, ratio * 2, stride=ratio, norm=cfg.norm),
+            ]
+            for j in range(cfg.n_residual_layers):
+                layers.append(ResnetBlock(width // 2, cfg, cfg.dilation_base**j))
+            mult //= 2
+        layers += [
+            _activation(cfg.activation),
+            StreamingConv1d(
+                cfg.n_filters,
+                cfg.channels,
+                cfg.last_kernel_size,
+                norm=cfg.norm,
+                pad_mode=cfg.pad_mode,
+            ),
+        ]
+        self.model = nn.Sequential(*layers)
+
+    def init_state(self, batch_size: int) -> StateList:
+        return init_children(list(self.model), batch_size)
+
+    def forward(self, z: torch.Tensor, state: StateList | None = None) -> torch.Tensor:
+        return run_sequential(list(self.model), z, state)
