@@ -1,4 +1,4 @@
-.PHONY: setup serve demo test lint bench clean
+.PHONY: setup setup-zh serve demo test lint bench clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,6 +7,9 @@ SETUP_STAMP := .setup/ready
 # Every target goes through setup; scripts/setup.sh is idempotent and skips what is done.
 setup:
 	@bash scripts/setup.sh
+
+setup-zh:
+	@bash scripts/setup-zh.sh
 
 serve: setup
 	$(PY) -m antiphon.cli serve $(ARGS)

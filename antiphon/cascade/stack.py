@@ -14,12 +14,14 @@ from antiphon import models
 from antiphon.agent import persona
 from antiphon.agent.builtin_tools import DemoTools
 from antiphon.agent.style_requests import acknowledgement, detect_style_request
+from antiphon.cascade import zh_tts
 from antiphon.cascade.asr import StreamingASR
 from antiphon.cascade.config import CascadeConfig
 from antiphon.cascade.llm import ChatLLM, Message
 from antiphon.cascade.smart_turn import SmartTurn
 from antiphon.cascade.tts import EspeakTTS, PiperTTS
 from antiphon.cascade.vad import SileroVAD
+from antiphon.cascade.zh_tts import ZhttsTTS
 from antiphon.session.commands import SpeakingStyle, Tool
 
 Progress = Callable[[str], None]
@@ -42,9 +44,7 @@ class CascadeStack:
         say(f"loading language model ({cfg.llm})")
         self.llm = ChatLLM(models.LLM_MODELS[cfg.llm](), n_threads=cfg.llm_threads, n_ctx=cfg.n_ctx)
         say("loading text-to-speech")
-        self.tts: PiperTTS | EspeakTTS = (
-            EspeakTTS("zh") if cfg.language == "zh" else PiperTTS(n_threads=cfg.tts_threads)
-        )
+        self.tts: PiperTTS | EspeakTTS | ZhttsTTS = self._load_tts(cfg)
         self.tts_rate = self.tts.sample_rate
         self._asr_lock, self._llm_lock, self._tts_lock, self._turn_lock = (
             threading.Lock(),
@@ -58,6 +58,12 @@ class CascadeStack:
         self.transcribe(np.zeros(16000, dtype=np.float32))
         self.load_seconds = time.monotonic() - t0
         say(f"models ready in {self.load_seconds:.1f} s")
+
+    @staticmethod
+    def _load_tts(cfg: CascadeConfig) -> PiperTTS | EspeakTTS | ZhttsTTS:
+        if cfg.language != "zh":
+            return PiperTTS(n_threads=cfg.tts_threads)
+        return ZhttsTTS() if zh_tts.available() else EspeakTTS("zh")
 
     # ---- per-session pieces -------------------------------------------------------------
     def new_vad(self) -> SileroVAD:

@@ -140,7 +140,22 @@ class PiperTTS:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
 
-_ESPEAK_VOICES = {"zh": "cmn", "zh-cn": "cmn", "cmn": "cmn", "en": "en-us", "yue": "yue"}
+# Debian's espeak-ng has no Mandarin dictionary: Chinese characters come out as English
+# digit names. Mandarin is therefore spoken from tone-numbered pinyin (pypinyin).
+_ESPEAK_VOICES = {
+    "zh": "cmn-latn-pinyin",
+    "zh-cn": "cmn-latn-pinyin",
+    "cmn": "cmn-latn-pinyin",
+    "en": "en-us",
+    "yue": "yue",
+}
+
+
+def to_pinyin(text: str) -> str:
+    """汉字 → "han4 zi4" (tone numbers, 5 = neutral); other characters pass through."""
+    from pypinyin import Style, lazy_pinyin
+
+    return " ".join(lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True))
 
 
 class EspeakTTS:
@@ -182,7 +197,7 @@ class EspeakTTS:
             str(amplitude),
             "--stdout",
             "--",
-            text,
+            to_pinyin(text) if self.voice == "cmn-latn-pinyin" else text,
         ]
 
     def synthesize(self, text: str, style: SpeakingStyle | None = None) -> np.ndarray:
