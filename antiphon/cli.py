@@ -49,15 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
     _cascade_args(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--api-key", help="require this key (Bearer or browser subprotocol); or ANTIPHON_API_KEY")
-    p.add_argument("--insecure", action="store_true", help="allow a non-loopback --host without a key")
+    p.add_argument(
+        "--api-key", help="require this key (Bearer or browser subprotocol); or ANTIPHON_API_KEY"
+    )
+    p.add_argument(
+        "--insecure", action="store_true", help="allow a non-loopback --host without a key"
+    )
     p.add_argument("--max-message-bytes", type=int, help="larger JSON messages get an error event")
-    p.add_argument("--idle-timeout", type=float, help="close a session after this many idle seconds")
+    p.add_argument(
+        "--idle-timeout", type=float, help="close a session after this many idle seconds"
+    )
     p.add_argument("--max-session", type=float, help="close a session after this many seconds")
     p.add_argument("--max-sessions", type=int, help="refuse connections beyond this many sessions")
     p.set_defaults(func=_lazy("antiphon.server.main"))
 
-    p = sub.add_parser("connect", help="talk to a Realtime-protocol server (mic/speaker or WAV files)")
+    p = sub.add_parser(
+        "connect", help="talk to a Realtime-protocol server (mic/speaker or WAV files)"
+    )
     p.add_argument("url", help="e.g. ws://127.0.0.1:8000/v1/realtime")
     p.add_argument("--input", help="a WAV file to speak instead of the microphone")
     p.add_argument("--output", help="write the reply audio to this WAV file instead of the speaker")
@@ -86,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _register_optional(subparsers: argparse._SubParsersAction, module: str) -> None:  # type: ignore[type-arg]
+def _register_optional(subparsers: argparse._SubParsersAction, module: str) -> None:
     """Subcommands contributed by a subsystem (codec) register themselves."""
     import importlib
     import importlib.util

@@ -43,7 +43,11 @@ class StreamResampler:
 
     def __init__(self, src_rate: int, dst_rate: int) -> None:
         self.src_rate, self.dst_rate = src_rate, dst_rate
-        self._rs = None if src_rate == dst_rate else soxr.ResampleStream(src_rate, dst_rate, 1, dtype="float32", quality="HQ")
+        self._rs = (
+            None
+            if src_rate == dst_rate
+            else soxr.ResampleStream(src_rate, dst_rate, 1, dtype="float32", quality="HQ")
+        )
 
     def __call__(self, audio: np.ndarray, last: bool = False) -> np.ndarray:
         if self._rs is None:

@@ -84,7 +84,7 @@ def analyse(rec: Recording) -> dict[str, object]:
                 **{k: metrics.get(k) for k in STAGES},
             }
         )
-    v2v = [t["voice_to_voice_ms"] for t in turns if t["voice_to_voice_ms"] is not None]
+    v2v = [float(t["voice_to_voice_ms"]) for t in turns if t["voice_to_voice_ms"] is not None]
     summary: dict[str, object] = {
         "turns": len(turns),
         "answered": len(v2v),

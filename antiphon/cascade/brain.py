@@ -268,7 +268,7 @@ class CascadeBrain:
     async def _partial(self, audio: np.ndarray, item: str | None) -> str:
         """Live transcript: only words two successive decodes agree on are sent."""
         delta = await asyncio.to_thread(self._partials.update, audio)
-        if delta and item == self._user_item:
+        if delta and item is not None and item == self._user_item:
             await self.ctx.emit(UserTranscriptDelta(item, delta))
         return delta
 
@@ -469,7 +469,7 @@ class CascadeBrain:
             self._respond(ResponsePlan(fixed_text=" ".join(due)))
 
     def _track(self, aw: Awaitable[T]) -> asyncio.Task[T]:
-        task: asyncio.Task[T] = asyncio.ensure_future(aw)  # type: ignore[assignment]
+        task: asyncio.Task[T] = asyncio.ensure_future(aw)
         self._jobs.add(task)  # type: ignore[arg-type]
         task.add_done_callback(self._jobs.discard)  # type: ignore[arg-type]
         return task
