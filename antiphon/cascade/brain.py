@@ -62,7 +62,9 @@ class CascadeBrain:
         self.stack = stack
         self.cfg = stack.config
         self.tools = SessionTools(stack)
-        self.conv = Conversation(instructions or stack.default_instructions())
+        self.conv = Conversation(
+            instructions or stack.default_instructions(), language=stack.config.language
+        )
         self.style = SpeakingStyle()
         self.td: TurnDetection | None = TurnDetection()
         self._framer = Framer(CHUNK)

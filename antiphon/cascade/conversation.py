@@ -10,6 +10,12 @@ from antiphon.cascade.llm import Message
 __all__ = ["Conversation", "Message"]
 
 
+TOOL_HINTS = {
+    "en": "Answer the user's question in one short spoken sentence using this result.",
+    "zh": "请用一句简短的话根据这个结果回答用户。",
+}
+
+
 @dataclass
 class _Entry:
     item_id: str
@@ -19,8 +25,9 @@ class _Entry:
 
 
 class Conversation:
-    def __init__(self, instructions: str, max_messages: int = 40) -> None:
+    def __init__(self, instructions: str, max_messages: int = 40, language: str = "en") -> None:
         self.instructions = instructions
+        self.tool_hint = TOOL_HINTS["zh" if language == "zh" else "en"]
         self.max_messages = max_messages
         self._entries: list[_Entry] = []
         self._auto = 0
@@ -47,7 +54,14 @@ class Conversation:
         recent = self._entries[-self.max_messages :]
         while recent and recent[0].message.role == "tool":
             recent = recent[1:]
-        return [Message("system", instructions or self.instructions)] + [e.message for e in recent]
+        return [Message("system", instructions or self.instructions)] + [
+            self._for_model(e.message) for e in recent
+        ]
+
+    def _for_model(self, m: Message) -> Message:
+        # A small model reads a bare JSON result back ("This response is a JSON object…")
+        # or calls the tool again; one line of instruction after it makes it answer.
+        return replace(m, content=f"{m.content}\n{self.tool_hint}") if m.role == "tool" else m
 
     def has_pending_call(self, call_id: str) -> bool:
         called = any(

@@ -240,6 +240,8 @@ class Responder:
             choice = self.tools.tool_choice if _round == 0 and not after_tool else "none"
             call = await self._stream_once(self.plan.extra_messages, choice)
             if call is None:
+                if (_round or after_tool) and not self.text.strip():
+                    await self._speak_text(self.stack.done_text())  # never silence after a tool
                 return
             await self._wait_for_gate()  # never act on a tool call of a speculation
             if isinstance(call, MalformedToolCall):

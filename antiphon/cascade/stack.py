@@ -117,6 +117,9 @@ class CascadeStack:
     def filler_text(self) -> str:
         return self.config.filler_zh if self._zh() else self.config.filler_en
 
+    def done_text(self) -> str:
+        return "好了。" if self._zh() else "Done."
+
     def fallback_text(self) -> str:
         return self.config.fallback_zh if self._zh() else self.config.fallback_en
 

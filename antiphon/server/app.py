@@ -1,0 +1,44 @@
+"""The ASGI app: the browser page at `/`, the Realtime protocol at `/v1/realtime`, Moshi's
+protocol at `/api/chat`, and two small JSON endpoints for health and live counters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from antiphon.server.context import ServerContext
+from antiphon.server.moshi import moshi_endpoint
+from antiphon.server.realtime import realtime_endpoint
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+
+
+def create_app(ctx: ServerContext) -> Starlette:
+    async def index(_: Request) -> FileResponse:
+        return FileResponse(WEB / "index.html", headers={"Cache-Control": "no-store"})
+
+    async def health(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "model": ctx.model_name, "language": ctx.language})
+
+    async def stats(_: Request) -> JSONResponse:
+        return JSONResponse(ctx.stats.as_json())
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/healthz", health),
+            Route("/favicon.ico", lambda _: Response(status_code=204)),
+            Route("/stats", stats),
+            WebSocketRoute("/v1/realtime", realtime_endpoint),
+            WebSocketRoute("/realtime", realtime_endpoint),  # base_url without /v1
+            WebSocketRoute("/api/chat", moshi_endpoint),
+            Mount("/static", StaticFiles(directory=WEB), name="static"),
+        ]
+    )
+    app.state.antiphon = ctx
+    return app

@@ -1,0 +1,72 @@
+"""`antiphon serve`: load the models once and serve the page and both protocols."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+
+from antiphon.server.config import ServerConfig
+from antiphon.session.session import Session
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    key = getattr(args, "api_key", None) or os.environ.get("ANTIPHON_API_KEY") or None
+    return ServerConfig(
+        host=args.host,
+        port=args.port,
+        api_key=key,
+        insecure=bool(getattr(args, "insecure", False)),
+        max_message_bytes=int(
+            getattr(args, "max_message_bytes", None) or ServerConfig.max_message_bytes
+        ),
+        idle_timeout_s=float(getattr(args, "idle_timeout", None) or ServerConfig.idle_timeout_s),
+        max_session_s=float(getattr(args, "max_session", None) or ServerConfig.max_session_s),
+        max_sessions=int(getattr(args, "max_sessions", None) or ServerConfig.max_sessions),
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    if not _loopback(cfg.host) and cfg.api_key is None and not cfg.insecure:
+        print(
+            f"antiphon serve: refusing to listen on {cfg.host} without an API key. "
+            "Set --api-key KEY (or ANTIPHON_API_KEY), or pass --insecure to allow anyone on the network.",
+            file=sys.stderr,
+        )
+        return 2
+    import uvicorn
+
+    from antiphon.apps.factory import load_stack
+    from antiphon.server.context import cascade_context
+    from antiphon.server.runner import uvicorn_config
+
+    stack = load_stack(args)
+    ctx = cascade_context(stack, cfg)
+    if getattr(args, "instructions", None):
+        base = ctx.new_session
+
+        def with_instructions() -> Session:
+            s = base()
+            s.brain.conv.instructions = args.instructions  # type: ignore[attr-defined]
+            return s
+
+        ctx.new_session = with_instructions
+    print(
+        f"[antiphon] serving on http://{cfg.host}:{cfg.port}  (Realtime: ws://{cfg.host}:{cfg.port}/v1/realtime, "
+        f"Moshi: ws://{cfg.host}:{cfg.port}/api/chat)",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.Server(uvicorn_config(ctx, log_level="info")).run()
+    return 0

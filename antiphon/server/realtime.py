@@ -1,0 +1,137 @@
+"""`/v1/realtime`: the OpenAI Realtime protocol (GA event names; beta names for clients
+that send `OpenAI-Beta: realtime=v1`) over one WebSocket per session."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.websockets import WebSocket
+
+from antiphon.server import realtime_events as rt
+from antiphon.server.auth import authorized, choose_subprotocol, refuse
+from antiphon.server.connection import CLOSE_NORMAL, CLOSE_TOO_BIG, CloseConnection, Connection
+from antiphon.server.context import ServerContext
+from antiphon.server.realtime_config import RealtimeSessionState
+from antiphon.server.realtime_in import ClientError, ClientEventHandler
+from antiphon.server.realtime_out import EventTranslator
+from antiphon.session.commands import TurnDetection
+from antiphon.session.events import Event, ResponseDone, UserSpeechStarted
+
+
+class RealtimeConnection(Connection):
+    def __init__(self, ws: WebSocket, ctx: ServerContext, beta: bool, extras: bool) -> None:
+        super().__init__(ws, ctx)
+        self.beta = beta
+        self.state = RealtimeSessionState(
+            model=ctx.model_name, turn_detection=TurnDetection(kind="semantic_vad")
+        )
+        self.out: EventTranslator | None = None
+        self.handler: ClientEventHandler | None = None
+        self._extras = extras
+
+    def emit(self, ev: dict[str, Any]) -> None:
+        if ev["type"] == "error":
+            self.ctx.stats.errors_sent += 1
+        self.send(rt.encode(ev, self.beta), droppable=ev["type"] == "response.output_audio.delta")
+
+    async def on_open(self) -> None:
+        assert self.session is not None
+        brain_conv = getattr(self.session.brain, "conv", None)
+        self.state.instructions = getattr(brain_conv, "instructions", "") or ""
+        self.out = EventTranslator(self.state, self.session.output_rate, extras=self._extras)
+        self.handler = ClientEventHandler(self.state, self.out)
+        self.emit(rt.event("session.created", session=self.state.as_json()))
+
+    def on_timeout(self, code: str, message: str) -> None:
+        self.emit(
+            rt.error(
+                code,
+                message,
+                kind="session_expired" if code == "max_session_length" else "invalid_request_error",
+            )
+        )
+
+    async def on_bytes(self, data: bytes) -> None:
+        raise CloseConnection(
+            1003, "binary frames are not part of the Realtime protocol; send JSON text"
+        )
+
+    async def on_text(self, text: str) -> None:
+        assert self.handler is not None
+        if len(text) > self.cfg.max_message_bytes:
+            self.emit(
+                rt.error(
+                    "message_too_large",
+                    f"message of {len(text)} bytes exceeds the limit of {self.cfg.max_message_bytes} bytes; split audio into smaller appends",
+                )
+            )
+            return
+        try:
+            ev = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            self.emit(rt.error("invalid_json", f"message is not valid JSON: {exc}"))
+            return
+        if not isinstance(ev, dict):
+            self.emit(
+                rt.error("invalid_event", "a client event must be a JSON object with a 'type'")
+            )
+            return
+        client_event_id = ev.get("event_id") if isinstance(ev.get("event_id"), str) else None
+        if not isinstance(ev.get("type"), str):
+            self.emit(
+                rt.error(
+                    "missing_required_parameter",
+                    "a client event needs a string 'type'",
+                    param="type",
+                    client_event_id=client_event_id,
+                )
+            )
+            return
+        try:
+            handled = self.handler.handle(ev)
+        except ClientError as exc:
+            self.emit(
+                rt.error(exc.code, exc.message, param=exc.param, client_event_id=client_event_id)
+            )
+            return
+        if handled.drop_audio:
+            self.outbox.drop_audio()
+        for reply in handled.replies:
+            self.emit(reply)
+        for cmd in handled.commands:
+            self.command(cmd)
+
+    async def on_event(self, event: Event) -> None:
+        assert self.out is not None
+        if isinstance(event, UserSpeechStarted) or (
+            isinstance(event, ResponseDone) and event.status == "cancelled"
+        ):
+            self.outbox.drop_audio()  # barge-in: audio still queued here would play over the user
+        for ev in self.out.translate(event):
+            self.emit(ev)
+
+
+async def realtime_endpoint(ws: WebSocket) -> None:
+    ctx: ServerContext = ws.app.state.antiphon
+    if not authorized(ws, ctx.config.api_key):
+        await refuse(
+            ws, 401, "invalid_api_key", "missing or wrong API key (Authorization: Bearer KEY)"
+        )
+        return
+    if ctx.full():
+        await refuse(
+            ws,
+            503,
+            "server_busy",
+            f"the server is at its limit of {ctx.config.max_sessions} sessions",
+        )
+        return
+    await ws.accept(subprotocol=choose_subprotocol(ws))
+    beta = ws.headers.get("openai-beta", "").startswith("realtime=v1")
+    extras = ws.query_params.get("x_antiphon") in ("1", "true")
+    conn = RealtimeConnection(ws, ctx, beta=beta, extras=extras)
+    await conn.run(ctx.new_session())
+
+
+__all__ = ["realtime_endpoint", "RealtimeConnection", "CLOSE_NORMAL", "CLOSE_TOO_BIG"]

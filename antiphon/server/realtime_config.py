@@ -1,0 +1,234 @@
+"""The Realtime session object: what `session.update` may change, in GA or beta shape, and
+the Configure command it becomes. Unknown fields are accepted and ignored."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from antiphon.server.audio_formats import PCM24K, WireFormat, parse_format
+from antiphon.session.commands import Configure, SpeakingStyle, Tool, TurnDetection
+
+
+class ConfigError(ValueError):
+    def __init__(self, message: str, param: str) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+def _td_json(td: TurnDetection | None) -> dict[str, Any] | None:
+    if td is None:
+        return None
+    out: dict[str, Any] = {
+        "type": td.kind,
+        "create_response": td.create_response,
+        "interrupt_response": td.interrupt_response,
+    }
+    if td.kind == "server_vad":
+        out |= {
+            "threshold": td.threshold,
+            "prefix_padding_ms": td.prefix_padding_ms,
+            "silence_duration_ms": td.silence_duration_ms,
+            "idle_timeout_ms": None,
+        }
+    else:
+        out["eagerness"] = "auto"
+    return out
+
+
+def _num(value: object, param: str, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{param} must be a number", param)
+    if not lo <= float(value) <= hi:
+        raise ConfigError(f"{param} must be between {lo} and {hi}; got {value}", param)
+    return float(value)
+
+
+def parse_turn_detection(value: object, param: str) -> TurnDetection | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{param} must be an object or null", param)
+    kind = value.get("type", "server_vad")
+    if kind not in ("server_vad", "semantic_vad"):
+        raise ConfigError(
+            f"{param}.type must be server_vad or semantic_vad; got {kind!r}", f"{param}.type"
+        )
+    args: dict[str, Any] = {"kind": kind}
+    if "threshold" in value and value["threshold"] is not None:
+        args["threshold"] = _num(value["threshold"], f"{param}.threshold", 0.0, 1.0)
+    for key in ("prefix_padding_ms", "silence_duration_ms"):
+        if value.get(key) is not None:
+            args[key] = int(_num(value[key], f"{param}.{key}", 0, 10000))
+    if "silence_duration_ms" in args:  # the hard limit follows the client's silence setting
+        args["max_silence_ms"] = max(args["silence_duration_ms"] * 3, 1500)
+    for key in ("create_response", "interrupt_response"):
+        if isinstance(value.get(key), bool):
+            args[key] = value[key]
+    return TurnDetection(**args)
+
+
+def parse_tools(value: object) -> tuple[Tool, ...]:
+    if not isinstance(value, list):
+        raise ConfigError("tools must be a list", "session.tools")
+    tools = []
+    for i, t in enumerate(value):
+        if not isinstance(t, dict) or t.get("type", "function") != "function":
+            raise ConfigError(f"tools[{i}] must be a function tool", f"session.tools[{i}]")
+        name = t.get("name")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"tools[{i}].name is required", f"session.tools[{i}].name")
+        params = t.get("parameters") or {"type": "object", "properties": {}}
+        tools.append(Tool(name, str(t.get("description", "")), params))
+    return tuple(tools)
+
+
+@dataclass
+class RealtimeSessionState:
+    """The session as the client sees it, kept in GA shape."""
+
+    model: str = "antiphon-cascade"
+    instructions: str = ""
+    voice: str = "joe"
+    speed: float = 1.0
+    volume: float = 1.0
+    pitch: float = 0.0
+    output_modalities: list[str] = field(default_factory=lambda: ["audio"])
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: str = "auto"
+    turn_detection: TurnDetection | None = field(
+        default_factory=lambda: TurnDetection(kind="server_vad")
+    )
+    transcription: dict[str, Any] | None = None
+    input_format: WireFormat = PCM24K
+    output_format: WireFormat = PCM24K
+    id: str = field(default_factory=lambda: "sess_" + uuid.uuid4().hex[:16])
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "type": "realtime",
+            "object": "realtime.session",
+            "id": self.id,
+            "model": self.model,
+            "output_modalities": list(self.output_modalities),
+            "instructions": self.instructions,
+            "tools": self.tools,
+            "tool_choice": self.tool_choice,
+            "max_output_tokens": "inf",
+            "tracing": None,
+            "truncation": "auto",
+            "prompt": None,
+            "audio": {
+                "input": {
+                    "format": self.input_format.as_json(),
+                    "transcription": self.transcription,
+                    "noise_reduction": None,
+                    "turn_detection": _td_json(self.turn_detection),
+                },
+                "output": {
+                    "format": self.output_format.as_json(),
+                    "voice": self.voice,
+                    "speed": self.speed,
+                },
+            },
+            "x_antiphon": {
+                "style": {"speed": self.speed, "volume": self.volume, "pitch": self.pitch}
+            },
+        }
+
+    def update(self, s: dict[str, Any]) -> Configure:
+        """Apply a session.update payload (GA or beta); return the command for the brain.
+
+        Validates everything before changing anything, so a bad update changes nothing."""
+        new = RealtimeSessionState(**{k: getattr(self, k) for k in self.__dataclass_fields__})
+        cfg: dict[str, Any] = {}
+        audio: dict[str, Any] = s["audio"] if isinstance(s.get("audio"), dict) else {}
+        a_in: dict[str, Any] = audio["input"] if isinstance(audio.get("input"), dict) else {}
+        a_out: dict[str, Any] = audio["output"] if isinstance(audio.get("output"), dict) else {}
+
+        if "instructions" in s:
+            if not isinstance(s["instructions"], str):
+                raise ConfigError("instructions must be a string", "session.instructions")
+            new.instructions = cfg["instructions"] = s["instructions"]
+        voice = a_out.get("voice", s.get("voice"))
+        if voice is not None:
+            new.voice = str(voice)
+        modalities = s.get("output_modalities", s.get("modalities"))
+        if modalities is not None:
+            if (
+                not isinstance(modalities, list)
+                or not set(modalities) <= {"audio", "text"}
+                or not modalities
+            ):
+                raise ConfigError(
+                    'output_modalities must be ["audio"] or ["text"]', "session.output_modalities"
+                )
+            new.output_modalities = ["audio"] if "audio" in modalities else ["text"]
+        style_changed = False
+        speed = a_out.get("speed", s.get("speed"))
+        if speed is not None:
+            new.speed = _num(speed, "session.audio.output.speed", 0.25, 4.0)
+            style_changed = True
+        x_style = (
+            (s.get("x_antiphon") or {}).get("style")
+            if isinstance(s.get("x_antiphon"), dict)
+            else None
+        )
+        if isinstance(x_style, dict):
+            for key, lo, hi in (("speed", 0.25, 4.0), ("volume", 0.0, 4.0), ("pitch", -12.0, 12.0)):
+                if key in x_style:
+                    setattr(new, key, _num(x_style[key], f"session.x_antiphon.style.{key}", lo, hi))
+                    style_changed = True
+        if style_changed:
+            cfg["style"] = SpeakingStyle(new.speed, new.volume, new.pitch).clamped()
+        if "tools" in s:
+            cfg["tools"] = parse_tools(s["tools"])
+            new.tools = [
+                {
+                    "type": "function",
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": t.parameters,
+                }
+                for t in cfg["tools"]
+            ]
+        if "tool_choice" in s:
+            tc = s["tool_choice"]
+            if isinstance(tc, dict):  # a forced function: the closest we have is "required"
+                tc = "required"
+            if tc not in ("auto", "none", "required"):
+                raise ConfigError(
+                    "tool_choice must be auto, none, required or a function", "session.tool_choice"
+                )
+            new.tool_choice = cfg["tool_choice"] = tc
+        td_key = "turn_detection" in a_in or "turn_detection" in s
+        if td_key:
+            raw = a_in["turn_detection"] if "turn_detection" in a_in else s["turn_detection"]
+            new.turn_detection = parse_turn_detection(raw, "session.audio.input.turn_detection")
+            if new.turn_detection is None:
+                cfg["clear_turn_detection"] = True
+            else:
+                cfg["turn_detection"] = new.turn_detection
+        tr = a_in.get("transcription", s.get("input_audio_transcription", ...))
+        if tr is not ...:
+            if tr is not None and not isinstance(tr, dict):
+                raise ConfigError(
+                    "transcription must be an object or null", "session.audio.input.transcription"
+                )
+            new.transcription = tr
+            lang = tr.get("language") if isinstance(tr, dict) else None
+            if isinstance(lang, str) and lang:
+                cfg["language"] = lang.split("-")[0]
+        in_fmt = a_in.get("format", s.get("input_audio_format"))
+        out_fmt = a_out.get("format", s.get("output_audio_format"))
+        for fmt, side in ((in_fmt, "input"), (out_fmt, "output")):
+            if fmt is None:
+                continue
+            try:
+                setattr(new, f"{side}_format", parse_format(fmt))
+            except ValueError as exc:
+                raise ConfigError(str(exc), f"session.audio.{side}.format") from exc
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(new, name))
+        return Configure(**cfg)

@@ -1,0 +1,38 @@
+// Drive Debian's headless Chromium (via playwright-core) through antiphon's page.
+// Usage: node browser_check.mjs URL MODE [WAV] [SCREENSHOT]
+//   MODE "talk": fake microphone from WAV; wait for a recognised question, an answer and played audio
+//   MODE "denied": microphone permission denied; wait for the page's message
+//   MODE "unreachable": URL points at a closed port; wait for the page's message
+// Prints the page's `window.antiphon` state as one JSON line.
+import { chromium } from "playwright-core";
+
+const [url, mode, wav, shot] = process.argv.slice(2);
+const timeoutMs = +(process.env.BROWSER_TIMEOUT_MS || 120000);
+const args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required", "--disable-dev-shm-usage"];
+if (mode === "talk") args.push("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${wav}%noloop`);
+if (mode === "denied") args.push("--use-fake-device-for-media-stream", "--deny-permission-prompts");
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", headless: true, args });
+let state = null;
+try {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+  const page = await context.newPage();
+  page.on("console", (m) => { if (m.type() === "error") console.error("[page]", m.text()); });
+  await page.goto(url + (url.includes("?") ? "&" : "?") + "autostart=1");
+  const cond = {
+    talk: "window.antiphon && window.antiphon.user.length > 0 && window.antiphon.agent.length > 0 && window.antiphon.played > 4800",
+    denied: "window.antiphon && !!window.antiphon.error",
+    unreachable: "window.antiphon && !!window.antiphon.error",
+  }[mode];
+  try {
+    await page.waitForFunction(cond, null, { timeout: timeoutMs, polling: 200 });
+  } finally {
+    state = await page.evaluate(() => ({ ...window.antiphon, notice: document.getElementById("notice").textContent,
+      transcript: document.getElementById("transcript").innerText }));
+    if (shot) await page.screenshot({ path: shot });
+  }
+} finally {
+  console.log(JSON.stringify(state));
+  await browser.close();
+}

@@ -1,0 +1,82 @@
+"""The browser page in a real browser: Debian's headless Chromium (driven by playwright-core)
+with its microphone fed from a WAV file talks to a live server on the real cascade."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from speech import synth
+
+from antiphon.audio.io import write_wav
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def _browser(url: str, mode: str, wav: str = "", shot: str = "", timeout_s: int = 150) -> dict:  # type: ignore[type-arg]
+    if not Path(CHROMIUM).exists() or shutil.which("node") is None:
+        pytest.fail("chromium and node are required (run `make setup`)")
+    if not (ROOT / "node_modules" / "playwright-core").is_dir():
+        pytest.fail("playwright-core is not installed (run `make setup`)")
+    env = {**os.environ, "BROWSER_TIMEOUT_MS": str(timeout_s * 1000), "CHROMIUM": CHROMIUM}
+    proc = subprocess.run(
+        ["node", str(HERE / "browser_check.mjs"), url, mode, wav, shot],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s + 60,
+        cwd=ROOT,
+        env=env,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    assert lines, f"no state from the page (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+    state: dict = json.loads(lines[-1])  # type: ignore[type-arg]
+    assert proc.returncode == 0, (
+        f"page never reached the expected state: {state}\n{proc.stderr[-2000:]}"
+    )
+    return state
+
+
+def test_page_reports_unreachable_server(fake_server) -> None:  # type: ignore[no-untyped-def]
+    state = _browser(
+        fake_server.url + "/?server=ws://127.0.0.1:9/v1/realtime", "unreachable", timeout_s=30
+    )
+    assert "unreachable" in state["notice"]
+
+
+def test_page_reports_denied_microphone(fake_server) -> None:  # type: ignore[no-untyped-def]
+    state = _browser(fake_server.url + "/", "denied", timeout_s=30)
+    assert "Microphone access was denied" in state["notice"]
+
+
+@pytest.mark.models
+@pytest.mark.slow
+def test_spoken_question_in_a_real_browser(cascade_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rate = 48000
+    question = synth("What is the capital of France?", sample_rate=rate)
+    wav = tmp_path / "question.wav"
+    write_wav(
+        wav,
+        np.concatenate([np.zeros(rate, np.float32), question, np.zeros(rate * 12, np.float32)]),
+        rate,
+    )
+    shot = tmp_path / "browser.png"
+    state = _browser(cascade_server.url + "/", "talk", str(wav), str(shot))
+    heard = " ".join(state["user"]).lower()
+    said = " ".join(state["agent"]).lower()
+    assert "capital" in heard and "france" in heard, state
+    assert "paris" in said, state
+    assert state["played"] > 24000 * 0.5, (
+        state
+    )  # the page played at least half a second of the answer
+    assert "france" in state["transcript"].lower() and "paris" in state["transcript"].lower()
+    assert state["latencies"], "the page shows a per-turn latency"
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("ANTIPHON_KEEP_SCREENSHOT"):
+        shutil.copy(shot, os.environ["ANTIPHON_KEEP_SCREENSHOT"])
