@@ -79,6 +79,9 @@ class Responder:
             self.gate.set()
         self._held: list[Event] = []
         self._cancel = threading.Event()
+        self._llm_may_run = threading.Event()
+        self._llm_may_run.set()
+        self._raw_text = ""  # the model's own words, so the next turn reuses the KV cache
         self._spoken: list[_Spoken] = []
         self._audio_ms = 0.0
         self._started = False
@@ -158,7 +161,8 @@ class Responder:
         if not self.gate.is_set():
             return  # a speculation that never became a response leaves no trace
         if self.text and not self.awaiting_client_tool:
-            self.conv.add(Message("assistant", self.text), self.item_id, self._timeline())
+            said = self._raw_text.strip() or self.text
+            self.conv.add(Message("assistant", said), self.item_id, self._timeline())
         await self.ctx.emit(
             ResponseDone(self.response_id, self.item_id, status, reason, self.text)  # type: ignore[arg-type]
         )
@@ -188,6 +192,7 @@ class Responder:
 
     async def _stop_tasks(self) -> None:
         self._cancel.set()
+        self._llm_may_run.set()
         if self.task and not self.task.done():
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -209,7 +214,7 @@ class Responder:
 
     # ---- generation ------------------------------------------------------------------
     async def _speak_text(self, text: str) -> None:
-        chunker = PhraseChunker()
+        chunker = PhraseChunker(first_words=self.stack.config.first_phrase_words)
         for phrase in [*chunker.push(text), *chunker.flush()]:
             await self._speak(phrase)
 
@@ -217,7 +222,13 @@ class Responder:
         if not phrase.strip() or self._cancel.is_set():
             return
         style = self.style()
-        audio = await asyncio.to_thread(self.stack.synthesize, phrase, style)
+        first = not self._spoken
+        if first:
+            self._llm_may_run.clear()
+        try:
+            audio = await asyncio.to_thread(self.stack.synthesize, phrase, style)
+        finally:
+            self._llm_may_run.set()
         if self._cancel.is_set():
             return
         audio = resample(audio, self.stack.tts_rate, self.ctx.output_rate)
@@ -295,12 +306,15 @@ class Responder:
                     tool_choice,
                 ):
                     loop.call_soon_threadsafe(queue.put_nowait, piece)
+                    # while the first phrase is synthesized the LLM waits: on 2 cores the
+                    # first audio comes sooner when TTS has the CPU to itself
+                    self._llm_may_run.wait()
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, None)
 
         worker = loop.run_in_executor(None, produce)
         parser = ToolCallParser()
-        chunker = PhraseChunker()
+        chunker = PhraseChunker(first_words=self.stack.config.first_phrase_words)
         found: ToolCallRequest | MalformedToolCall | None = None
         try:
             while (piece := await queue.get()) is not None:
@@ -311,6 +325,7 @@ class Responder:
             found = await self._consume(parser.finish(), chunker, found)
             for phrase in chunker.flush():
                 await self._speak(phrase)
+            self._raw_text += parser.text
         finally:
             stop.set()
             await asyncio.shield(worker)
