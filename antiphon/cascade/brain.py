@@ -15,25 +15,17 @@ import numpy as np
 
 from antiphon.audio.frames import Framer
 from antiphon.cascade.asr import IncrementalTranscriber
-from antiphon.cascade.backchannel import echo_similarity, is_backchannel
+from antiphon.cascade.brain_commands import ClientCommands
 from antiphon.cascade.conversation import Conversation, Message
+from antiphon.cascade.overlap import Overlap, OverlapWatcher
 from antiphon.cascade.responder import Responder, ResponsePlan
 from antiphon.cascade.stack import CascadeStack, SessionTools
-from antiphon.cascade.turns import Overlap, RecentAudio, TurnCandidate, end_of_turn
+from antiphon.cascade.turns import RecentAudio, TurnCandidate, end_of_turn
 from antiphon.cascade.vad import SileroVAD, VADSegmenter
 from antiphon.session.brain import BrainContext
 from antiphon.session.commands import (
-    CancelResponse,
-    ClearInput,
-    Command,
-    Commit,
-    Configure,
-    CreateResponse,
     SpeakingStyle,
-    ToolResult,
-    Truncate,
     TurnDetection,
-    UserText,
 )
 from antiphon.session.events import (
     ErrorEvent,
@@ -47,7 +39,6 @@ from antiphon.session.events import (
 T = TypeVar("T")
 CHUNK = SileroVAD.CHUNK
 CHUNK_MS = CHUNK * 1000 // 16000
-OVERLAP_GAP_MS = 400  # "Wait, … what is" stays one overlap across a comma pause
 LONG_TURN = 15 * 16000  # longer turns get no partials or speculation, one decode at the end
 
 
@@ -55,7 +46,7 @@ def _new_item() -> str:
     return "item_" + uuid.uuid4().hex[:12]
 
 
-class CascadeBrain:
+class CascadeBrain(ClientCommands):
     input_rate = 16000
 
     def __init__(self, stack: CascadeStack, instructions: str | None = None) -> None:
@@ -74,7 +65,9 @@ class CascadeBrain:
         self._turn: list[np.ndarray] = []  # audio of the open user turn
         self._manual: list[np.ndarray] = []  # uncommitted audio when turns are manual
         self._candidate: TurnCandidate | None = None
-        self._overlap: Overlap | None = None
+        self._overlaps = OverlapWatcher(
+            lambda audio: self._track(asyncio.to_thread(self.stack.transcribe, audio))
+        )
         self._responder: Responder | None = None
         self._partial_from = 0  # samples of the turn already covered by a partial decode
         self._partials = IncrementalTranscriber(stack)  # type: ignore[arg-type]
@@ -113,47 +106,6 @@ class CascadeBrain:
         for job in list(self._jobs):
             job.cancel()
 
-    async def handle(self, command: Command) -> None:
-        if isinstance(command, Configure):
-            await self._configure(command)
-        elif isinstance(command, Commit):
-            await self._commit_manual()
-        elif isinstance(command, ClearInput):
-            self._manual.clear()
-        elif isinstance(command, UserText):
-            self.conv.add(Message("user", command.text), _new_item())
-        elif isinstance(command, CreateResponse):
-            if self._agent_active():
-                await self.ctx.emit(
-                    ErrorEvent(
-                        "conversation_already_has_active_response",
-                        "a response is in progress; cancel it first",
-                    )
-                )
-                return
-            self._respond(ResponsePlan(instructions=command.instructions))
-        elif isinstance(command, ToolResult):
-            await self._tool_result(command)
-        elif isinstance(command, CancelResponse):
-            if self._responder is None or not self._agent_active():
-                await self.ctx.emit(
-                    ErrorEvent(
-                        "response_cancel_not_active", "there is no active response to cancel"
-                    )
-                )
-                return
-            await self._responder.interrupt(command.reason)
-            self._responder = None
-        elif isinstance(command, Truncate) and not self.conv.truncate(
-            command.item_id, command.audio_end_ms
-        ):
-            await self.ctx.emit(
-                ErrorEvent(
-                    "item_truncate_invalid_item_id",
-                    f"no assistant audio item {command.item_id!r}",
-                )
-            )
-
     async def _watch_input(self) -> None:
         """A client that stops sending in the middle of a turn: end the turn with what came."""
         while True:
@@ -179,27 +131,6 @@ class CascadeBrain:
             self._track(self._commit_turn(self._candidate))
 
     # ---- configuration -------------------------------------------------------------------
-    async def _configure(self, c: Configure) -> None:
-        if c.language is not None and c.language != self.cfg.language:
-            raise ValueError(
-                f"this server runs language {self.cfg.language!r}; start it with --language {c.language}"
-            )
-        if c.instructions is not None:
-            self.conv.instructions = c.instructions
-        if c.style is not None:
-            self.style = c.style.clamped()
-            await self.ctx.emit(StyleChanged(self.style.speed, self.style.volume, self.style.pitch))
-        if c.tools is not None:
-            self.tools.set_client_tools(c.tools)
-        if c.tool_choice is not None:
-            self.tools.tool_choice = c.tool_choice
-        if c.clear_turn_detection:
-            self.td = None
-        elif c.turn_detection is not None:
-            self.td = c.turn_detection
-            self.seg.threshold = c.turn_detection.threshold
-            self.seg.neg_threshold = max(c.turn_detection.threshold - 0.15, 0.01)
-
     # ---- per-chunk turn logic --------------------------------------------------------------
     async def _on_chunk(self, chunk: np.ndarray) -> None:
         if self.td is None:
@@ -209,7 +140,7 @@ class CascadeBrain:
         if self._agent_active() and self.td.interrupt_response:
             await self._overlap_chunk(chunk, event)
         else:
-            self._overlap = None
+            self._overlaps.reset()
             await self._turn_chunk(chunk, event)
         self._recent.push(chunk)
 
@@ -370,61 +301,25 @@ class CascadeBrain:
         else:
             self._respond(ResponsePlan(), cand.speech_end_t, metrics)
 
-    async def _commit_manual(self) -> None:
-        audio = np.concatenate(self._manual) if self._manual else np.zeros(0, np.float32)
-        self._manual.clear()
-        if not len(audio):
-            raise ValueError("input audio buffer is empty; append audio before committing")
-        item = _new_item()
-        text = await asyncio.to_thread(self.stack.transcribe, audio)
-        await self.ctx.emit(UserTranscriptFinal(item, text, self.cfg.language))
-        if text:
-            self.conv.add(Message("user", text), item)
-
     # ---- overlap: barge-in or not ------------------------------------------------------------
     async def _overlap_chunk(self, chunk: np.ndarray, event: str | None) -> None:
-        td = self.td or TurnDetection()
-        if event == "start" and self._overlap is None:
-            start = self.ctx.input_ms() - int(self.seg.speech_ms)
-            self._overlap = Overlap(start, self._recent.snapshot()[-4:], self.seg.speech_ms)
-        ov = self._overlap
-        if ov is None:
-            return
-        ov.chunks.append(chunk)
-        if self.seg.in_speech:
-            ov.speech_ms += 0 if event == "start" else CHUNK_MS
-        elif self.seg.silence_ms >= OVERLAP_GAP_MS:
-            self._overlap = None  # it ended: a backchannel, a noise or echo; the agent goes on
-            return
-        if ov.dismissed or (ov.check is not None and not ov.check.done()):
-            return
-        if ov.check is not None and ov.check.done():
-            verdict = self._judge(ov, ov.check.result(), td)
-            ov.check = None
-            if verdict == "interrupt":
-                await self._barge_in(ov)
-                return
-            if verdict == "echo":
-                ov.dismissed = True
-                return
-        due = td.interrupt_min_speech_ms if ov.checks_done == 0 else td.backchannel_max_ms
-        if ov.speech_ms >= due and ov.check is None and ov.checks_done < 2:
-            ov.checks_done += 1
-            ov.check = self._track(asyncio.to_thread(self.stack.transcribe, ov.audio()))
-
-    def _judge(self, ov: Overlap, text: str, td: TurnDetection) -> str:
-        said = self._responder.text if self._responder is not None else ""
-        if text and echo_similarity(text, said) >= 0.6:
-            return "echo"
-        if is_backchannel(text) and ov.speech_ms < td.backchannel_max_ms:
-            return "wait"
-        return "interrupt"
+        r = self._responder
+        ov = self._overlaps.on_chunk(
+            chunk,
+            event,
+            self.seg,
+            self._recent,
+            self.ctx.input_ms(),
+            self.td or TurnDetection(),
+            r.text if r is not None else "",
+        )
+        if ov is not None:
+            await self._barge_in(ov)
 
     async def _barge_in(self, ov: Overlap) -> None:
         r, self._responder = self._responder, None
         if r is not None:
             await r.interrupt("turn_detected")
-        self._overlap = None
         self._user_item = _new_item()
         self._turn = ov.chunks
         self._partial_from = 0
@@ -455,15 +350,6 @@ class CascadeBrain:
         self._responder = self._new_responder(plan, t_ref=t_ref)
         self._responder.metrics.update(metrics or {})
         self._responder.start()
-
-    async def _tool_result(self, c: ToolResult) -> None:
-        if not self.conv.has_pending_call(c.call_id):
-            raise ValueError(f"no function call with call_id {c.call_id!r} is waiting for output")
-        self.conv.add(
-            Message("tool", c.output, tool_call_id=c.call_id, name=self.conv.call_name(c.call_id))
-        )
-        if c.respond and not self._agent_active():
-            self._respond(ResponsePlan())
 
     async def _speak_due_timers(self) -> None:
         due = self.tools.due_reminders()

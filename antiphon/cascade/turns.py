@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -57,22 +57,6 @@ def end_of_turn(
     if p_complete is not None and p_complete >= complete_threshold:
         return silence_ms >= max(min_eot_ms, 0)
     return silence_ms >= td.max_silence_ms
-
-
-@dataclass
-class Overlap:
-    """User speech that began while the agent was talking: a barge-in, or a backchannel,
-    a noise, or leftover echo that must not stop the agent."""
-
-    start_ms: int
-    chunks: list[np.ndarray] = field(default_factory=list)
-    speech_ms: float = 0.0
-    check: asyncio.Task[str] | None = None
-    checks_done: int = 0
-    dismissed: bool = False  # judged echo: ignore until this overlap ends
-
-    def audio(self) -> np.ndarray:
-        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
 
 
 class RecentAudio:

@@ -1,0 +1,143 @@
+"""The cascade brain's handling of client commands (configure, manual commits, text
+turns, tool results, cancel, truncate). Mixed into CascadeBrain, whose state it uses."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from antiphon.cascade.conversation import Conversation, Message
+from antiphon.cascade.responder import ResponsePlan
+from antiphon.session.commands import (
+    CancelResponse,
+    ClearInput,
+    Command,
+    Commit,
+    Configure,
+    CreateResponse,
+    SpeakingStyle,
+    ToolResult,
+    Truncate,
+    TurnDetection,
+    UserText,
+)
+from antiphon.session.events import ErrorEvent, StyleChanged, UserTranscriptFinal
+
+if TYPE_CHECKING:
+    from antiphon.cascade.config import CascadeConfig
+    from antiphon.cascade.responder import Responder
+    from antiphon.cascade.stack import CascadeStack, SessionTools
+    from antiphon.cascade.vad import VADSegmenter
+    from antiphon.session.brain import BrainContext
+
+
+def _new_item() -> str:
+    return "item_" + uuid.uuid4().hex[:12]
+
+
+class ClientCommands:
+    ctx: BrainContext
+    cfg: CascadeConfig
+    stack: CascadeStack
+    conv: Conversation
+    tools: SessionTools
+    style: SpeakingStyle
+    td: TurnDetection | None
+    seg: VADSegmenter
+    _manual: list[np.ndarray]
+    _responder: Responder | None
+
+    def _agent_active(self) -> bool:  # provided by CascadeBrain
+        raise NotImplementedError
+
+    def _respond(
+        self,
+        plan: ResponsePlan,
+        t_ref: float | None = None,
+        metrics: dict[str, float] | None = None,
+    ) -> None: ...  # provided by CascadeBrain
+
+    async def handle(self, command: Command) -> None:
+        if isinstance(command, Configure):
+            await self._configure(command)
+        elif isinstance(command, Commit):
+            await self._commit_manual()
+        elif isinstance(command, ClearInput):
+            self._manual.clear()
+        elif isinstance(command, UserText):
+            self.conv.add(Message("user", command.text), _new_item())
+        elif isinstance(command, CreateResponse):
+            if self._agent_active():
+                await self.ctx.emit(
+                    ErrorEvent(
+                        "conversation_already_has_active_response",
+                        "a response is in progress; cancel it first",
+                    )
+                )
+                return
+            self._respond(ResponsePlan(instructions=command.instructions))
+        elif isinstance(command, ToolResult):
+            await self._tool_result(command)
+        elif isinstance(command, CancelResponse):
+            if self._responder is None or not self._agent_active():
+                await self.ctx.emit(
+                    ErrorEvent(
+                        "response_cancel_not_active", "there is no active response to cancel"
+                    )
+                )
+                return
+            await self._responder.interrupt(command.reason)
+            self._responder = None
+        elif isinstance(command, Truncate) and not self.conv.truncate(
+            command.item_id, command.audio_end_ms
+        ):
+            await self.ctx.emit(
+                ErrorEvent(
+                    "item_truncate_invalid_item_id",
+                    f"no assistant audio item {command.item_id!r}",
+                )
+            )
+
+    async def _configure(self, c: Configure) -> None:
+        if c.language is not None and c.language != self.cfg.language:
+            raise ValueError(
+                f"this server runs language {self.cfg.language!r}; start it with --language {c.language}"
+            )
+        if c.instructions is not None:
+            self.conv.instructions = c.instructions
+        if c.style is not None:
+            self.style = c.style.clamped()
+            await self.ctx.emit(StyleChanged(self.style.speed, self.style.volume, self.style.pitch))
+        if c.tools is not None:
+            self.tools.set_client_tools(c.tools)
+        if c.tool_choice is not None:
+            self.tools.tool_choice = c.tool_choice
+        if c.clear_turn_detection:
+            self.td = None
+        elif c.turn_detection is not None:
+            self.td = c.turn_detection
+            self.seg.threshold = c.turn_detection.threshold
+            self.seg.neg_threshold = max(c.turn_detection.threshold - 0.15, 0.01)
+
+    async def _commit_manual(self) -> None:
+        audio = np.concatenate(self._manual) if self._manual else np.zeros(0, np.float32)
+        self._manual.clear()
+        if not len(audio):
+            raise ValueError("input audio buffer is empty; append audio before committing")
+        item = _new_item()
+        text = await asyncio.to_thread(self.stack.transcribe, audio)
+        await self.ctx.emit(UserTranscriptFinal(item, text, self.cfg.language))
+        if text:
+            self.conv.add(Message("user", text), item)
+
+    async def _tool_result(self, c: ToolResult) -> None:
+        if not self.conv.has_pending_call(c.call_id):
+            raise ValueError(f"no function call with call_id {c.call_id!r} is waiting for output")
+        self.conv.add(
+            Message("tool", c.output, tool_call_id=c.call_id, name=self.conv.call_name(c.call_id))
+        )
+        if c.respond and not self._agent_active():
+            self._respond(ResponsePlan())
