@@ -19,7 +19,9 @@ from antiphon.session.commands import SpeakingStyle
 from antiphon.session.events import Event
 from antiphon.session.scripted import Recording, Utterance, run_script
 
-USER_VOICE = SpeakingStyle(pitch=-3.0, speed=1.05)  # the "user" sounds unlike the agent
+# The "user" speaks with the same piper voice: shifting its pitch made Whisper tiny.en
+# mishear it ("lights" → "whites"), and the transcript shows who is who anyway.
+USER_VOICE = SpeakingStyle()
 
 SCRIPT_EN: list[tuple[str, str, float]] = [
     ("What is the capital of France?", "after_agent", 0.0),

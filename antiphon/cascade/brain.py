@@ -148,6 +148,9 @@ class CascadeBrain(ClientCommands):
         r = self._responder
         if r is None or not r.gate.is_set():
             return False
+        if r.finished and not self.ctx.is_playing():  # response.done already sent
+            self._responder = None
+            return False
         if r.task is not None and r.task.done() and not self.ctx.is_playing():
             self._responder = None
             return False

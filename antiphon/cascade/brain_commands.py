@@ -53,6 +53,11 @@ class ClientCommands:
     def _agent_active(self) -> bool:  # provided by CascadeBrain
         raise NotImplementedError
 
+    def _response_in_progress(self) -> bool:
+        """A response that has not sent ResponseDone yet (its last audio may still play)."""
+        r = self._responder
+        return r is not None and r.gate.is_set() and not r.finished
+
     def _respond(
         self,
         plan: ResponsePlan,
@@ -70,7 +75,7 @@ class ClientCommands:
         elif isinstance(command, UserText):
             self.conv.add(Message("user", command.text), _new_item())
         elif isinstance(command, CreateResponse):
-            if self._agent_active():
+            if self._response_in_progress():
                 await self.ctx.emit(
                     ErrorEvent(
                         "conversation_already_has_active_response",
@@ -139,5 +144,5 @@ class ClientCommands:
         self.conv.add(
             Message("tool", c.output, tool_call_id=c.call_id, name=self.conv.call_name(c.call_id))
         )
-        if c.respond and not self._agent_active():
+        if c.respond and not self._response_in_progress():
             self._respond(ResponsePlan())

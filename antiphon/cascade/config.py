@@ -26,7 +26,7 @@ class CascadeConfig:
     # earliest end of turn when smart-turn says "complete"; the speculative pipeline needs
     # longer than this anyway, so it costs no latency but saves "Stop." + pause misfires
     min_eot_silence_ms: int = 350
-    input_stall_s: float = 1.0  # no audio this long inside a user turn ends the turn
+    input_stall_s: float = 2.0  # no audio this long inside a user turn ends the turn
     filler_en: str = "One moment, let me check."
     filler_zh: str = "请稍等，我查一下。"
     fallback_en: str = "Sorry, I couldn't do that."

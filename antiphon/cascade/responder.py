@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from antiphon.agent.tool_intent import mentions_tool
 from antiphon.agent.toolcall import MalformedToolCall, ParsedPiece, ToolCallParser, ToolCallRequest
 from antiphon.audio.io import resample
 from antiphon.cascade.conversation import Conversation, Message, heard_text
@@ -94,6 +95,11 @@ class Responder:
         self._t_ref = t_ref  # clock time of the user's end of speech, for metrics
         self.task: asyncio.Task[None] | None = None
         self.generated = asyncio.Event()  # all compute finished (audio may still be playing)
+
+    @property
+    def finished(self) -> bool:
+        """ResponseDone has been emitted (or the response was dropped)."""
+        return self._done
 
     # ---- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -249,6 +255,8 @@ class Responder:
             # (a client tool's result arrives as the last message before this response)
             after_tool = bool(self.conv.messages) and self.conv.messages[-1].role == "tool"
             choice = self.tools.tool_choice if _round == 0 and not after_tool else "none"
+            if choice == "auto" and mentions_tool(self._user_text(), self.tools.schemas()):
+                choice = "required"  # see agent/tool_intent.py
             call = await self._stream_once(self.plan.extra_messages, choice)
             if call is None:
                 if (_round or after_tool) and not self.text.strip():
@@ -281,6 +289,13 @@ class Responder:
             self.conv.add(assistant_call)
             self.conv.add(tool_msg)
         await self._speak_text(self.stack.fallback_text())
+
+    def _user_text(self) -> str:
+        """The user's last words (still in the plan while the turn is speculative)."""
+        for m in reversed([*self.conv.messages, *self.plan.extra_messages]):
+            if m.role == "user":
+                return m.content
+        return ""
 
     async def _run_tool(self, call: ToolCallRequest) -> str:
         run = asyncio.create_task(asyncio.to_thread(self.tools.run, call.name, call.arguments_json))

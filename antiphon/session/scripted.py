@@ -155,6 +155,7 @@ async def run_script(
                 pending.pop(0)
                 current, pos = u.audio, 0
                 replies_at_last_start = replies
+                reply_audio_start = None  # "agent_speaking" means the reply to come
                 rec.played.append(Played(u.label, now, now + voiced_end(u.audio, sample_rate)))
         # -- one frame of user audio (plus echo of what the agent played)
         chunk = np.zeros(frame, dtype=np.float32)

@@ -176,4 +176,3 @@ async def test_openai_sdk_voice_to_voice_latency(cascade_server) -> None:  # typ
     print(
         f"\n[openai sdk] voice-to-voice latency through the server: {v2v * 1000:.0f} ms; answer={transcript!r}"
     )
-    assert v2v < 5.0
