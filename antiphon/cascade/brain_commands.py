@@ -18,6 +18,7 @@ from antiphon.session.commands import (
     Commit,
     Configure,
     CreateResponse,
+    DeleteItem,
     SpeakingStyle,
     ToolResult,
     Truncate,
@@ -58,6 +59,15 @@ class ClientCommands:
         r = self._responder
         return r is not None and r.gate.is_set() and not r.finished
 
+    def _truncate(self, c: Truncate) -> bool:
+        """The client stopped playing an item at audio_end_ms: keep only what was heard.
+        An answer still in progress is truncated when it finishes."""
+        r = self._responder
+        if r is not None and r.item_id == c.item_id and not r.finished:
+            r.truncate_at_ms = c.audio_end_ms
+            return True
+        return self.conv.truncate(c.item_id, c.audio_end_ms)
+
     def _respond(
         self,
         plan: ResponsePlan,
@@ -73,7 +83,9 @@ class ClientCommands:
         elif isinstance(command, ClearInput):
             self._manual.clear()
         elif isinstance(command, UserText):
-            self.conv.add(Message("user", command.text), _new_item())
+            self.conv.add(Message("user", command.text), command.item_id or _new_item())
+        elif isinstance(command, DeleteItem):
+            self.conv.delete(command.item_id)
         elif isinstance(command, CreateResponse):
             if self._response_in_progress():
                 await self.ctx.emit(
@@ -96,9 +108,7 @@ class ClientCommands:
                 return
             await self._responder.interrupt(command.reason)
             self._responder = None
-        elif isinstance(command, Truncate) and not self.conv.truncate(
-            command.item_id, command.audio_end_ms
-        ):
+        elif isinstance(command, Truncate) and not self._truncate(command):
             await self.ctx.emit(
                 ErrorEvent(
                     "item_truncate_invalid_item_id",

@@ -63,6 +63,23 @@ class Conversation:
         # or calls the tool again; one line of instruction after it makes it answer.
         return replace(m, content=f"{m.content}\n{self.tool_hint}") if m.role == "tool" else m
 
+    def delete(self, item_id: str) -> bool:
+        """Forget an item; a tool call goes with its result, so the model never sees
+        half of the pair."""
+        entry = next((e for e in self._entries if e.item_id == item_id), None)
+        if entry is None:
+            return False
+        calls = {c.call_id for c in entry.message.tool_calls}
+        answered = entry.message.tool_call_id
+        self._entries = [
+            e
+            for e in self._entries
+            if e is not entry
+            and (e.message.tool_call_id is None or e.message.tool_call_id not in calls)
+            and not (answered and any(c.call_id == answered for c in e.message.tool_calls))
+        ]
+        return True
+
     def has_pending_call(self, call_id: str) -> bool:
         called = any(
             call_id == c.call_id for e in self._entries for c in (e.message.tool_calls or [])

@@ -91,6 +91,7 @@ class Responder:
         self._done = False
         self.text = ""
         self.awaiting_client_tool = False
+        self.truncate_at_ms: int | None = None
         self.metrics: dict[str, float] = {}
         self._t_ref = t_ref  # clock time of the user's end of speech, for metrics
         self.task: asyncio.Task[None] | None = None
@@ -168,6 +169,8 @@ class Responder:
             return  # a speculation that never became a response leaves no trace
         if self.text and not self.awaiting_client_tool:
             said = self._raw_text.strip() or self.text
+            if self.truncate_at_ms is not None:  # the client stopped playback early
+                said = heard_text(self._timeline(), self.truncate_at_ms, self._sep())
             self.conv.add(Message("assistant", said), self.item_id, self._timeline())
         await self.ctx.emit(
             ResponseDone(self.response_id, self.item_id, status, reason, self.text)  # type: ignore[arg-type]
@@ -188,7 +191,7 @@ class Responder:
             self._done = True
             if self.gate.is_set():
                 if heard:
-                    self.conv.add(Message("assistant", heard + "…"), self.item_id)
+                    self.conv.add(Message("assistant", heard + "…"), self.item_id, self._timeline())
                 await self.ctx.emit(
                     ResponseDone(
                         self.response_id, self.item_id, "cancelled", reason, heard, heard_ms

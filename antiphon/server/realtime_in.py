@@ -21,6 +21,7 @@ from antiphon.session.commands import (
     Command,
     Commit,
     CreateResponse,
+    DeleteItem,
     ToolResult,
     Truncate,
     UserText,
@@ -171,7 +172,7 @@ class ClientEventHandler:
                 )
             text = " ".join(str(t) for t in texts)
             stored = rt.user_text_item(item_id, text)
-            command = UserText(text)
+            command = UserText(text, item_id)
         else:
             raise ClientError(
                 "unsupported_item",
@@ -205,11 +206,9 @@ class ClientEventHandler:
                 f"item {item_id!r} is not an assistant message",
                 "item_id",
             )
-        # a finished item has its spoken timeline in the brain; one still playing is
-        # truncated by the barge-in or cancel that stops it
-        commands: list[Command] = (
-            [Truncate(item_id, end)] if item.get("status") == "completed" else []
-        )
+        # the brain keeps only the words heard before `end` (now, or when a reply still
+        # in progress finishes)
+        commands: list[Command] = [Truncate(item_id, end)]
         reply = rt.event(
             "conversation.item.truncated",
             item_id=item_id,
@@ -221,7 +220,9 @@ class ClientEventHandler:
     def _conversation_item_delete(self, ev: dict[str, Any]) -> Handled:
         item_id, _ = self._item(ev, "item_delete_invalid_item_id")
         del self.out.items.items[item_id]
-        return Handled([], [rt.event("conversation.item.deleted", item_id=item_id)])
+        return Handled(
+            [DeleteItem(item_id)], [rt.event("conversation.item.deleted", item_id=item_id)]
+        )
 
     def _conversation_item_retrieve(self, ev: dict[str, Any]) -> Handled:
         _, item = self._item(ev, "item_retrieve_invalid_item_id")

@@ -75,6 +75,14 @@ class ClearInput:
 @dataclass(frozen=True)
 class UserText:
     text: str
+    item_id: str | None = None  # the client's id for this turn, so it can delete it later
+
+
+@dataclass(frozen=True)
+class DeleteItem:
+    """Forget a conversation item (the model no longer sees it)."""
+
+    item_id: str
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,7 @@ Command = (
     | Commit
     | ClearInput
     | UserText
+    | DeleteItem
     | CreateResponse
     | ToolResult
     | CancelResponse
