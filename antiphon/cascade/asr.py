@@ -112,9 +112,10 @@ class StreamingASR:
                 seg = self._short.decode(
                     audio, prompt if prompt is not None else _PROMPTS.get(self.language), max_new
                 )
-            # the short window costs accuracy on hard utterances; those it is unsure of are
-            # decoded again the standard way (~40 % of hard questions, few easy ones)
-            if seg.avg_logprob >= self.short_min_logprob:
+            # the short window costs accuracy on hard sentences; those it is unsure of are
+            # decoded again the standard way. Not under a second: there ("uh-huh", "yeah")
+            # the standard decode was no better, and barge-in checks need the speed.
+            if seg.avg_logprob >= self.short_min_logprob or audio.size < SAMPLE_RATE:
                 text = self.clean_segment(seg)
                 return Transcript(
                     text, seg.no_speech_prob, seg.avg_logprob, time.perf_counter() - t0

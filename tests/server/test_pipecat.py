@@ -11,6 +11,8 @@ from speech import synth
 
 from antiphon.audio.io import float_to_pcm16
 
+ANSWER_WORDS = ("sunny", "21", "twenty")
+
 
 async def test_pipecat_openai_realtime_service(any_server) -> None:  # type: ignore[no-untyped-def]
     from pipecat.adapters.schemas.function_schema import FunctionSchema
@@ -60,7 +62,9 @@ async def test_pipecat_openai_realtime_service(any_server) -> None:  # type: ign
                 agent_text.append(frame.text)
             elif isinstance(frame, ErrorFrame):
                 errors.append(frame.error)
-            if agent_text and len(audio_after_tool) > 24000:
+            # the answer streams phrase by phrase: wait until it has said the weather
+            said_so_far = "".join(agent_text).lower()
+            if any(w in said_so_far for w in ANSWER_WORDS) and len(audio_after_tool) > 24000:
                 answered.set()
             await self.push_frame(frame, direction)
 
@@ -127,5 +131,5 @@ async def test_pipecat_openai_realtime_service(any_server) -> None:  # type: ign
     heard = " ".join(user_text).lower()
     assert "weather" in heard and "paris" in heard, heard
     said = "".join(agent_text).lower()
-    assert any(w in said for w in ("sunny", "21", "twenty")), said
+    assert any(w in said for w in ANSWER_WORDS), said
     assert len(audio_after_tool) > 24000
