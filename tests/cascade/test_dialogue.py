@@ -12,6 +12,7 @@ from speech import synth
 from antiphon.audio.io import rms_dbfs
 from antiphon.session.commands import SpeakingStyle
 from antiphon.session.events import (
+    AgentTextDelta,
     ResponseDone,
     ResponseStarted,
     StyleChanged,
@@ -85,13 +86,6 @@ async def test_mid_sentence_pause_does_not_trigger_a_reply(stack) -> None:
     assert "paris" in of_type(rec, ResponseDone)[0].text.lower()
 
 
-def voiced_seconds(audio: np.ndarray, rate: int, floor_db: float = -35.0) -> float:
-    hop = rate // 100
-    n = len(audio) // hop
-    rms = np.sqrt(np.mean(audio[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
-    return float(np.sum(20 * np.log10(rms / rms.max()) > floor_db) * hop / rate)
-
-
 async def test_spoken_style_request_changes_the_audio(stack) -> None:
     rec, session = await converse(
         stack,
@@ -105,8 +99,12 @@ async def test_spoken_style_request_changes_the_audio(stack) -> None:
     assert styles[0].speed < 1.0 and styles[1].volume > 1.0
     acks = of_type(rec, ResponseDone)
     slow, loud = (audio_of(rec, d.response_id) for d in acks[:2])
-    text = acks[0].text
-    normal = stack.synthesize(text, SpeakingStyle())
-    # slower speech lasts longer (speed 0.8: ×1.25 nominal), measured on voiced frames
-    assert voiced_seconds(slow, 24000) > 1.15 * voiced_seconds(normal, stack.tts_rate)
+    # the same phrases at the default style: slower speech lasts longer (speed 0.8: ×1.25)
+    phrases = [
+        d.text.strip() for d in of_type(rec, AgentTextDelta) if d.response_id == acks[0].response_id
+    ]
+    normal_s = sum(len(stack.synthesize(p, SpeakingStyle())) for p in phrases) / stack.tts_rate
+    ratio = len(slow) / 24000 / normal_s
+    print(f"duration ratio {ratio:.3f}")
+    assert ratio > 1.12, ratio  # nominal 1.25; piper varies durations by a few percent
     assert rms_dbfs(loud) > rms_dbfs(slow) + 3.0  # louder speech has more energy
