@@ -40,3 +40,19 @@ async def refuse(ws: WebSocket, status: int, code: str, message: str) -> None:
         await ws.send_denial_response(JSONResponse(body, status_code=status))
     else:
         await ws.close(code=1008 if status in (401, 403) else 1013, reason=message[:120])
+
+
+async def admit(
+    ws: WebSocket, api_key: str | None, full: bool, max_sessions: int | None, key_hint: str = ""
+) -> bool:
+    """The checks every endpoint makes before accepting: the key, then the session limit.
+    A refused connection is answered with an HTTP error and False is returned."""
+    if not authorized(ws, api_key):
+        await refuse(ws, 401, "invalid_api_key", f"missing or wrong API key{key_hint}")
+        return False
+    if full:
+        await refuse(
+            ws, 503, "server_busy", f"the server is at its limit of {max_sessions} sessions"
+        )
+        return False
+    return True

@@ -13,7 +13,7 @@ import numpy as np
 import sphn
 from starlette.websockets import WebSocket
 
-from antiphon.server.auth import authorized, refuse
+from antiphon.server.auth import admit
 from antiphon.server.connection import CLOSE_UNSUPPORTED, CloseConnection, Connection
 from antiphon.server.context import ServerContext
 from antiphon.session.commands import AppendAudio, CancelResponse, CreateResponse, UserText
@@ -127,16 +127,7 @@ class MoshiConnection(Connection):
 
 async def moshi_endpoint(ws: WebSocket) -> None:
     ctx: ServerContext = ws.app.state.antiphon
-    if not authorized(ws, ctx.config.api_key):
-        await refuse(ws, 401, "invalid_api_key", "missing or wrong API key")
-        return
-    if ctx.full():
-        await refuse(
-            ws,
-            503,
-            "server_busy",
-            f"the server is at its limit of {ctx.config.max_sessions} sessions",
-        )
+    if not await admit(ws, ctx.config.api_key, ctx.full(), ctx.config.max_sessions):
         return
     await ws.accept()
     await MoshiConnection(ws, ctx).run(ctx.new_session())

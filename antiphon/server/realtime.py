@@ -9,7 +9,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from antiphon.server import realtime_events as rt
-from antiphon.server.auth import authorized, choose_subprotocol, refuse
+from antiphon.server.auth import admit, choose_subprotocol
 from antiphon.server.connection import CLOSE_NORMAL, CLOSE_TOO_BIG, CloseConnection, Connection
 from antiphon.server.context import ServerContext
 from antiphon.server.realtime_config import RealtimeSessionState
@@ -114,18 +114,8 @@ class RealtimeConnection(Connection):
 
 async def realtime_endpoint(ws: WebSocket) -> None:
     ctx: ServerContext = ws.app.state.antiphon
-    if not authorized(ws, ctx.config.api_key):
-        await refuse(
-            ws, 401, "invalid_api_key", "missing or wrong API key (Authorization: Bearer KEY)"
-        )
-        return
-    if ctx.full():
-        await refuse(
-            ws,
-            503,
-            "server_busy",
-            f"the server is at its limit of {ctx.config.max_sessions} sessions",
-        )
+    hint = " (Authorization: Bearer KEY)"
+    if not await admit(ws, ctx.config.api_key, ctx.full(), ctx.config.max_sessions, hint):
         return
     await ws.accept(subprotocol=choose_subprotocol(ws))
     beta = ws.headers.get("openai-beta", "").startswith("realtime=v1")

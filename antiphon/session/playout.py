@@ -48,7 +48,6 @@ class OutputPacer:
         self._wake = asyncio.Event()
         self._play_end = 0.0  # clock time at which all released audio has been played
         self._released: dict[str, int] = {}  # response_id -> samples released
-        self._first_release: dict[str, float] = {}
         self.reference = EchoReference(sample_rate, reference_rate or sample_rate)
         self._task: asyncio.Task[None] | None = None
 
@@ -89,17 +88,8 @@ class OutputPacer:
         unplayed = max(0.0, self._play_end - self.clock.now())
         return max(0, int(round((released - unplayed) * 1000)))
 
-    def released_ms(self, response_id: str) -> int:
-        return int(self._released.get(response_id, 0) * 1000 / self.sample_rate)
-
-    def first_release_time(self, response_id: str) -> float | None:
-        return self._first_release.get(response_id)
-
     def is_playing(self) -> bool:
         return bool(self._queue) or self._play_end > self.clock.now()
-
-    def has_pending(self, response_id: str) -> bool:
-        return any(p.response_id == response_id for p in self._queue)
 
     def take_far_end(self, n: int) -> np.ndarray:
         """The next n samples of what was played, aligned with the input (see
@@ -135,7 +125,6 @@ class OutputPacer:
                 self._queue.popleft()
             rid = head.response_id
             self._released[rid] = self._released.get(rid, 0) + len(frame)
-            self._first_release.setdefault(rid, now)
             self._play_end += len(frame) / self.sample_rate
             self.reference.push(frame)
             await self._release(AudioChunk(rid, head.item_id, frame, self.sample_rate))

@@ -160,4 +160,5 @@ class Session:
         await self.pacer.stop()
         if self._aec is not None:
             self._aec.close()
-        self._events.put_nowait(None) if not self._events.full() else None
+        if not self._events.full():
+            self._events.put_nowait(None)  # ends events() for the adapter
