@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-session", type=float, help="close a session after this many seconds")
     p.add_argument("--max-sessions", type=int, help="refuse connections beyond this many sessions")
+    p.add_argument("--brain", choices=["cascade", "moshi"], default="cascade")
+    p.add_argument("--checkpoint", help="Moshi checkpoint folder (--brain moshi)")
+    p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    p.add_argument(
+        "--int8", action="store_true", help="int8 weight-only LM linears (--brain moshi)"
+    )
     p.set_defaults(func=_lazy("antiphon.server.main"))
 
     p = sub.add_parser(
@@ -90,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--llm", choices=["qwen", "smollm2"], default="smollm2")
     p.set_defaults(func=_lazy("antiphon.bench.chinese"))
     _register_optional(bench, "antiphon.bench.codec")
+    _register_optional(bench, "antiphon.bench.duplex.cli")
     _register_optional(sub, "antiphon.codec.cli")
     return parser
 

@@ -102,8 +102,8 @@ class EchoCanceller:
     ) -> None:
         if frame_ms not in (10, 20):
             raise ValueError(f"frame_ms must be 10 or 20; got {frame_ms}")
-        if sample_rate not in (8000, 16000, 32000, 48000):
-            raise ValueError(f"sample_rate {sample_rate} not supported by speex (8/16/32/48 kHz)")
+        if sample_rate not in (8000, 16000, 24000, 32000, 48000):
+            raise ValueError(f"sample_rate {sample_rate} not supported (8/16/24/32/48 kHz)")
         self._lib = _load()
         self.sample_rate = sample_rate
         self.frame_size = sample_rate * frame_ms // 1000

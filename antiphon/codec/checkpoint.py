@@ -20,6 +20,9 @@ from safetensors.torch import load_file, save_file
 
 from antiphon.codec.config import MimiConfig
 from antiphon.codec.model import MimiModel
+from antiphon.nn.checkpoint import CheckpointError, strict_load
+
+__all__ = ["CheckpointError", "load_mimi", "load_state", "save_mimi"]
 
 CONFIG_KEY = "antiphon.codec.config"
 _LEGACY = [
@@ -32,10 +35,6 @@ _LEGACY = [
 ]
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that does not match the model (names the offending keys)."""
-
-
 def normalize_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
@@ -45,32 +44,9 @@ def normalize_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def _describe(keys: list[str], limit: int = 8) -> str:
-    shown = ", ".join(keys[:limit])
-    return shown + (f" (+{len(keys) - limit} more)" if len(keys) > limit else "")
-
-
 def load_state(model: MimiModel, state: dict[str, torch.Tensor]) -> None:
     """Strictly load ``state`` into ``model``; raise CheckpointError naming every mismatch."""
-    state = normalize_keys(state)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    misshaped = [
-        f"{k} (checkpoint {tuple(state[k].shape)}, model {tuple(expected[k].shape)})"
-        for k in sorted(set(state) & set(expected))
-        if state[k].shape != expected[k].shape
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys: {_describe(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys: {_describe(unexpected)}")
-    if misshaped:
-        problems.append(f"misshaped keys: {_describe(misshaped)}")
-    if problems:
-        raise CheckpointError("checkpoint does not match the Mimi config; " + "; ".join(problems))
-    model.load_state_dict(state, strict=True)
+    strict_load(model, normalize_keys(state), "Mimi")
     model.quantizer.invalidate()
 
 

@@ -46,3 +46,17 @@ def cascade_context(stack: object, config: ServerConfig) -> ServerContext:
 
     name = f"antiphon-cascade-{stack.config.llm}"
     return ServerContext(config, make, model_name=name, language=stack.config.language)
+
+
+def e2e_context(stack: object, config: ServerConfig) -> ServerContext:
+    """A context whose sessions run an end-to-end speech model on a shared, loaded stack.
+    The model hears its input at the codec rate; echo cancellation runs there too."""
+    from antiphon.e2e.brain import E2EBrain
+    from antiphon.e2e.stack import E2EStack
+
+    assert isinstance(stack, E2EStack)
+
+    def make() -> Session:
+        return Session(E2EBrain(stack), lead_ms=config.lead_ms)
+
+    return ServerContext(config, make, model_name=f"antiphon-moshi-{stack.name}")

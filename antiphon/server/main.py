@@ -8,6 +8,7 @@ import os
 import sys
 
 from antiphon.server.config import ServerConfig
+from antiphon.server.context import ServerContext
 from antiphon.session.session import Session
 
 
@@ -47,13 +48,18 @@ def main(args: argparse.Namespace) -> int:
         return 2
     import uvicorn
 
-    from antiphon.apps.factory import load_stack
-    from antiphon.server.context import cascade_context
     from antiphon.server.runner import uvicorn_config
 
-    stack = load_stack(args)
-    ctx = cascade_context(stack, cfg)
-    if getattr(args, "instructions", None):
+    if getattr(args, "brain", "cascade") == "moshi":
+        ctx = _e2e(args, cfg)
+        if ctx is None:
+            return 2
+    else:
+        from antiphon.apps.factory import load_stack
+        from antiphon.server.context import cascade_context
+
+        ctx = cascade_context(load_stack(args), cfg)
+    if getattr(args, "instructions", None) and getattr(args, "brain", "cascade") == "cascade":
         base = ctx.new_session
 
         def with_instructions() -> Session:
@@ -70,3 +76,19 @@ def main(args: argparse.Namespace) -> int:
     )
     uvicorn.Server(uvicorn_config(ctx, log_level="info")).run()
     return 0
+
+
+def _e2e(args: argparse.Namespace, cfg: ServerConfig) -> ServerContext | None:
+    from antiphon.e2e.stack import E2EStack
+    from antiphon.nn.checkpoint import CheckpointError
+    from antiphon.server.context import e2e_context
+
+    if not args.checkpoint:
+        print("antiphon serve --brain moshi needs --checkpoint DIR", file=sys.stderr)
+        return None
+    try:
+        stack = E2EStack.load(args.checkpoint, dtype=args.dtype, int8=args.int8)
+    except (CheckpointError, ValueError) as exc:
+        print(f"antiphon serve: cannot load {args.checkpoint}: {exc}", file=sys.stderr)
+        return None
+    return e2e_context(stack, cfg)

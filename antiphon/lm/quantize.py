@@ -1,0 +1,44 @@
+"""Weight-only int8 quantization of the LM's linear layers, for CPU inference.
+
+Each output row keeps int8 weights and one scale (symmetric, absmax / 127). The product
+runs in PyTorch's int8-weight kernel (``_weight_int8pack_mm``) with bf16 activations, which
+reads a quarter of the float32 bytes: the LM step is memory-bound on a CPU, so this is
+where the speed comes from. Embeddings stay in float (a lookup reads one row).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Int8Linear(nn.Module):
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        if linear.bias is not None:
+            raise ValueError("Int8Linear supports bias-free linears only (the LM has no biases)")
+        w = linear.weight.detach().float()
+        scale = w.abs().amax(dim=1).clamp(min=1e-12) / 127.0
+        q = torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8)
+        self.in_features: int = linear.in_features
+        self.out_features: int = linear.out_features
+        self.weight_int8: torch.Tensor
+        self.scale: torch.Tensor
+        self.register_buffer("weight_int8", q.contiguous())
+        self.register_buffer("scale", scale.to(torch.bfloat16))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        flat = x.reshape(-1, shape[-1]).to(torch.bfloat16)
+        y = torch._weight_int8pack_mm(flat, self.weight_int8, self.scale)
+        return y.to(x.dtype).view(*shape[:-1], self.out_features)
+
+
+def quantize_int8(model: nn.Module) -> nn.Module:
+    """Replace every ``nn.Linear`` below ``model`` by an ``Int8Linear`` (in place)."""
+    for name, child in list(model.named_children()):
+        if isinstance(child, nn.Linear):
+            setattr(model, name, Int8Linear(child))
+        else:
+            quantize_int8(child)
+    return model
