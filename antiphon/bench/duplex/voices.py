@@ -1,0 +1,111 @@
+"""Offline voices for the simulated user: piper (neural), flite and espeak-ng (formant).
+
+Every voice is deterministic: piper runs with zero noise scales, flite and espeak-ng are
+rule-based. Names: ``piper``, ``piper:slow``, ``piper:fast``, ``flite:VOICE`` (slt, rms,
+awb, kal16), ``espeak:VOICE`` (any espeak-ng voice, e.g. en-us+f3) and ``espeak:pinyin``
+(tone-numbered pinyin read by the Mandarin voice)."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from antiphon.audio.io import read_wav, resample
+
+# The voices scenarios rotate through (several engines, male and female).
+USER_VOICES = (
+    "piper",
+    "flite:slt",
+    "espeak:en-us+f3",
+    "piper:slow",
+    "flite:rms",
+    "espeak:en-us",
+    "piper:fast",
+    "flite:awb",
+)
+_PIPER_SCALES = {"": 1.0, "slow": 1.15, "fast": 0.88}
+
+
+class VoiceError(RuntimeError):
+    """A voice could not be synthesized (unknown name, missing engine)."""
+
+
+@functools.lru_cache(maxsize=1)
+def _piper() -> Any:
+    from piper import PiperVoice
+
+    from antiphon.models import piper_voice
+
+    return PiperVoice.load(piper_voice())
+
+
+def _synth_piper(text: str, variant: str) -> tuple[np.ndarray, int]:
+    from piper import SynthesisConfig
+
+    if variant not in _PIPER_SCALES:
+        raise VoiceError(f"unknown piper variant {variant!r}; use one of {sorted(_PIPER_SCALES)}")
+    voice = _piper()
+    cfg = SynthesisConfig(
+        noise_scale=0.0, noise_w_scale=0.0, length_scale=_PIPER_SCALES[variant]
+    )  # zero noise: the same text gives the same audio everywhere
+    chunks = [c.audio_float_array.astype(np.float32) for c in voice.synthesize(text, cfg)]
+    if not chunks:
+        raise VoiceError(f"piper produced no audio for {text!r}")
+    return np.concatenate(chunks), int(voice.config.sample_rate)
+
+
+def _synth_cli(cmd: list[str], out: Path) -> tuple[np.ndarray, int]:
+    try:
+        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
+    except FileNotFoundError as exc:
+        raise VoiceError(f"{cmd[0]} is not installed (Debian package {cmd[0]})") from exc
+    except subprocess.CalledProcessError as exc:
+        raise VoiceError(f"{cmd[0]} failed: {exc.stderr.decode(errors='replace')}") from exc
+    return read_wav(out)
+
+
+def synthesize(text: str, voice: str, sample_rate: int = 16000) -> np.ndarray:
+    """Mono float32 speech for ``text`` at ``sample_rate``, silence trimmed at both ends."""
+    engine, _, variant = voice.partition(":")
+    with tempfile.TemporaryDirectory(prefix="antiphon-voice-") as tmp:
+        raw = Path(tmp) / "raw.wav"
+        if engine == "piper":
+            audio, rate = _synth_piper(text, variant)
+        elif engine == "flite":
+            audio, rate = _synth_cli(
+                ["flite", "-voice", variant or "slt", "-t", text, "-o", str(raw)], raw
+            )
+        elif engine == "espeak" and variant == "pinyin":
+            audio, rate = _synth_cli(
+                ["espeak-ng", "-v", "cmn-latn-pinyin", "-s", "110", "-w", str(raw), text], raw
+            )
+        elif engine == "espeak":
+            args = ["-v", variant] if variant else []
+            audio, rate = _synth_cli(["espeak-ng", *args, "-w", str(raw), text], raw)
+        else:
+            raise VoiceError(
+                f"unknown voice {voice!r}; use piper[:slow|fast], flite:VOICE or espeak:VOICE"
+            )
+    return trim(resample(audio, rate, sample_rate), sample_rate)
+
+
+def trim(audio: np.ndarray, rate: int, floor_db: float = -40.0, keep_ms: int = 20) -> np.ndarray:
+    """Cut leading and trailing silence (10 ms frames quieter than floor_db below the peak),
+    so pauses and turn ends placed by a scenario are exactly where it says."""
+    hop = rate // 100
+    n = len(audio) // hop
+    if n == 0:
+        return audio.astype(np.float32)
+    rms = np.sqrt(np.mean(audio[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
+    loud = np.nonzero(20 * np.log10(rms / (rms.max() + 1e-12)) > floor_db)[0]
+    if not len(loud):
+        return np.zeros(0, np.float32)
+    keep = rate * keep_ms // 1000
+    start = max(0, int(loud[0]) * hop - keep)
+    end = min(len(audio), (int(loud[-1]) + 1) * hop + keep)
+    return audio[start:end].astype(np.float32)
