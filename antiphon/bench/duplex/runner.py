@@ -71,7 +71,8 @@ def analyse(takes: list[Take], out: Path, progress: Progress = _quiet) -> list[d
 
 def load_takes(folder: Path) -> list[Take]:
     """Takes recorded earlier (``--analyse-only``), in scenario order."""
-    dirs = sorted(d for d in (folder / "takes").iterdir() if (d / "take.json").is_file())
+    root = folder / "takes"
+    dirs = sorted(d for d in root.iterdir() if (d / "take.json").is_file()) if root.is_dir() else []
     if not dirs:
         raise FileNotFoundError(f"no recorded takes under {folder / 'takes'}")
     return [Take.load(d) for d in dirs]

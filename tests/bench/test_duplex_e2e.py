@@ -1,0 +1,65 @@
+"""`bench duplex` end to end on a handful of scenarios: against the in-process cascade,
+and against the real server through its Realtime URL (loopback). The report files exist
+and hold sane per-category figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from antiphon.apps.factory import new_session
+from antiphon.bench.duplex import bench
+from antiphon.bench.duplex.link import SessionLink
+from antiphon.bench.duplex.link_realtime import RealtimeLink
+from antiphon.bench.duplex.scenarios import CATEGORIES, load_set
+from antiphon.session.clock import RealClock
+
+pytestmark = [pytest.mark.models, pytest.mark.slow]
+
+
+def check_report(out: Path, categories: list[str]) -> dict:  # type: ignore[type-arg]
+    rep = json.loads((out / "report.json").read_text())
+    assert list(rep["summary"]) == categories
+    assert (out / "report.md").read_text().count("| GPT-Realtime |") == 1
+    for cat in categories:
+        assert (out / "figures" / "timelines" / f"{cat}-000.png").stat().st_size > 5000
+        assert (out / "takes" / f"{cat}-000" / "agent.wav").is_file()
+    assert (out / "figures" / "latency.png").is_file()
+    s = rep["summary"]
+    if "turn_taking" in s:  # a plain question is answered, a little after it ends
+        assert s["turn_taking"]["takeover_rate"] == 1.0
+        assert 0.0 <= s["turn_taking"]["latency_p50_s"] < 5.0
+    if "interruption" in s:  # the agent was talking, and the interruption stopped it
+        assert s["interruption"]["valid"] == 1 and s["interruption"]["stop_rate"] == 1.0
+        assert 0.0 <= s["interruption"]["stop_latency_p50_s"] < 2.0
+    for cat in ("backchannel", "background", "echo"):
+        if cat in s:
+            assert s[cat]["valid"] == 1 and s[cat]["false_stop_rate"] in (0.0, 1.0)
+    return rep
+
+
+def test_bench_duplex_in_process(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    scenarios = load_set(1, seed=6, root=tmp_path / "cache")
+    link = lambda: SessionLink(lambda: new_session(stack, clock=RealClock(), output_rate=16000))  # noqa: E731
+    rep = bench.run(link, scenarios, tmp_path / "out", seed=6, html=True, progress=lambda _m: None)
+    check_report(tmp_path / "out", list(CATEGORIES))
+    assert rep["backend"] == "in-process" and rep["takes"] == 6
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 8 and 'src="http' not in page
+
+
+def test_bench_duplex_through_the_realtime_url(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from antiphon.server.config import ServerConfig
+    from antiphon.server.context import cascade_context
+    from antiphon.server.runner import BackgroundServer
+
+    scenarios = load_set(1, ["turn_taking", "interruption"], seed=6, root=tmp_path / "cache")
+    with BackgroundServer(cascade_context(stack, ServerConfig(lead_ms=150))) as srv:
+        url = srv.ws_url + "/v1/realtime"
+        rep = bench.run(
+            lambda: RealtimeLink(url), scenarios, tmp_path / "out", 6, progress=lambda _m: None
+        )
+    check_report(tmp_path / "out", ["turn_taking", "interruption"])
+    assert str(rep["backend"]).startswith("realtime ws://127.0.0.1")
