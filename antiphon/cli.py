@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_lazy("antiphon.bench.chinese"))
     _register_optional(bench, "antiphon.bench.codec")
     _register_optional(bench, "antiphon.bench.duplex.cli")
+    _register_optional(bench, "antiphon.bench.suite")  # `bench all`
     _register_optional(sub, "antiphon.codec.cli")
     return parser
 
