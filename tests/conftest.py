@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/speech.py and friends
+# The moshi oracle would torch.compile a few of its functions (inductor: a C++ toolchain and
+# seconds of compile per test process); the same functions run uncompiled with this.
+os.environ.setdefault("NO_TORCH_COMPILE", "1")
 
 
 @pytest.fixture(scope="session")

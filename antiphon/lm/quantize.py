@@ -15,6 +15,8 @@ from torch import nn
 class Int8Linear(nn.Module):
     def __init__(self, linear: nn.Linear) -> None:
         super().__init__()
+        if linear.in_features % 16:
+            raise ValueError(f"int8 kernel needs in_features % 16 == 0, got {linear.in_features}")
         if linear.bias is not None:
             raise ValueError("Int8Linear supports bias-free linears only (the LM has no biases)")
         w = linear.weight.detach().float()
@@ -35,9 +37,11 @@ class Int8Linear(nn.Module):
 
 
 def quantize_int8(model: nn.Module) -> nn.Module:
-    """Replace every ``nn.Linear`` below ``model`` by an ``Int8Linear`` (in place)."""
+    """Replace every ``nn.Linear`` below ``model`` by an ``Int8Linear`` (in place). The kernel
+    needs an input width that is a multiple of 16 (others crash or give NaN in PyTorch
+    2.13), so narrower odd-sized layers, found only in toy configurations, stay float."""
     for name, child in list(model.named_children()):
-        if isinstance(child, nn.Linear):
+        if isinstance(child, nn.Linear) and child.in_features % 16 == 0:
             setattr(model, name, Int8Linear(child))
         else:
             quantize_int8(child)
