@@ -96,9 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--llm", choices=["qwen", "smollm2"], default="smollm2")
     p.set_defaults(func=_lazy("antiphon.bench.chinese"))
     _register_optional(bench, "antiphon.bench.codec")
+    _register_optional(bench, "antiphon.bench.e2e")
     _register_optional(bench, "antiphon.bench.duplex.cli")
     _register_optional(bench, "antiphon.bench.suite")  # `bench all`
     _register_optional(sub, "antiphon.codec.cli")
+    _register_optional(sub, "antiphon.lm.cli")
     return parser
 
 

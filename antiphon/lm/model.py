@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from antiphon.lm.config import LMConfig
@@ -73,6 +74,7 @@ class LMModel(nn.Module):
         self.linears = nn.ModuleList(
             nn.Linear(c.depformer_dim, c.card, bias=False) for _ in range(c.dep_q)
         )
+        self._fused_in: tuple[tuple[tuple[int, int], ...], torch.Tensor] | None = None
         self.reset_parameters()
 
     # --- special tokens ---
@@ -133,6 +135,20 @@ class LMModel(nn.Module):
         x = self._depth_input(k, hidden, prev.view(-1, 1))
         return self.linears[k](self.depformer.step(x, kv))[:, 0]
 
+    def _all_depth_projections(self, hidden: torch.Tensor) -> list[torch.Tensor] | None:
+        """The temporal output projected for every codebook step in one matrix product
+        (one pass over the weights instead of dep_q), or None if they are not plain float
+        linears (int8, or one shared projection)."""
+        layers = [m for m in self.depformer_in if type(m) is nn.Linear]
+        if len(layers) != len(self.depformer_in) or len(layers) == 1:
+            return None
+        weights = [m.weight for m in layers]
+        key = tuple((w.data_ptr(), w._version) for w in weights)
+        if self._fused_in is None or self._fused_in[0] != key:
+            self._fused_in = (key, torch.cat([w.detach() for w in weights], dim=0))
+        out = F.linear(hidden, self._fused_in[1])
+        return list(out.split(self.config.depformer_dim, dim=-1))
+
     def depth_frame(
         self,
         hidden: torch.Tensor,
@@ -141,10 +157,16 @@ class LMModel(nn.Module):
     ) -> torch.Tensor:
         """All agent codebooks of one frame ``[B, dep_q]``, each sampled by ``sample``."""
         kv = self.depformer.new_frame(hidden.shape[0], hidden)
+        projections = self._all_depth_projections(hidden)
         prev = text_token
         out = []
         for k in range(self.config.dep_q):
-            prev = sample(self.depth_step(k, hidden, prev, kv))
+            if projections is None:
+                x = self._depth_input(k, hidden, prev.view(-1, 1))
+            else:
+                emb = self.depformer_text_emb if k == 0 else self.depformer_emb[k - 1]
+                x = projections[k] + emb(prev.view(-1, 1))
+            prev = sample(self.linears[k](self.depformer.step(x, kv))[:, 0])
             out.append(prev)
         return torch.stack(out, dim=1)
 

@@ -8,6 +8,8 @@ where the speed comes from. Embeddings stay in float (a lookup reads one row).
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import torch
 from torch import nn
 
@@ -36,7 +38,10 @@ class Int8Linear(nn.Module):
         return y.to(x.dtype).view(*shape[:-1], self.out_features)
 
 
-def quantize_int8(model: nn.Module) -> nn.Module:
+M = TypeVar("M", bound=nn.Module)
+
+
+def quantize_int8(model: M) -> M:
     """Replace every ``nn.Linear`` below ``model`` by an ``Int8Linear`` (in place). The kernel
     needs an input width that is a multiple of 16 (others crash or give NaN in PyTorch
     2.13), so narrower odd-sized layers, found only in toy configurations, stay float."""

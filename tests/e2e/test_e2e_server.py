@@ -77,3 +77,15 @@ async def test_moshi_protocol_client_gets_audio_and_text(moshi_server) -> None: 
     )
     assert text.strip()
     assert pcm.size >= 24000  # at least 1 s of agent audio in 8 s
+
+
+def test_serve_moshi_without_a_usable_checkpoint_says_why(capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from antiphon.cli import build_parser
+    from antiphon.server.main import main
+
+    assert main(build_parser().parse_args(["serve", "--brain", "moshi"])) == 2
+    assert "--checkpoint" in capsys.readouterr().err
+    args = build_parser().parse_args(["serve", "--brain", "moshi", "--checkpoint", str(tmp_path)])
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "lacks" in err and "model.safetensors" in err
