@@ -64,6 +64,7 @@ class LMConfig:
     depformer_num_layers: int = 6
     depformer_multi_linear: bool = True
     depformer_weights_per_step: bool = True
+    depformer_kv_repeat: int | None = None  # None: same as kv_repeat (the reference's rule)
     norm_eps: float = 1e-8  # "rms_norm_f32" of the released models
 
     def __post_init__(self) -> None:
@@ -85,6 +86,15 @@ class LMConfig:
             raise ConfigError(
                 f"num_heads={self.num_heads} not divisible by kv_repeat={self.kv_repeat}"
             )
+        if self.depformer_num_heads % self.depth_kv_repeat:
+            raise ConfigError(
+                f"depformer_num_heads={self.depformer_num_heads} not divisible by"
+                f" depformer_kv_repeat={self.depth_kv_repeat}"
+            )
+
+    @property
+    def depth_kv_repeat(self) -> int:
+        return self.kv_repeat if self.depformer_kv_repeat is None else self.depformer_kv_repeat
 
     @property
     def num_streams(self) -> int:
@@ -195,7 +205,11 @@ class LMConfig:
             "depformer_pos_emb": "none",
             "depformer_weights_per_step": self.depformer_weights_per_step,
             "delays": list(self.delays),
-        }
+        } | (
+            {}
+            if self.depformer_kv_repeat is None
+            else {"depformer_kv_repeat": self.depformer_kv_repeat}
+        )
 
 
 def _require(raw: dict[str, Any], key: str, allowed: tuple[str, ...]) -> None:

@@ -70,6 +70,7 @@ class LMModel(nn.Module):
             c.dep_q,
             c.depformer_weights_per_step,
             c.norm_eps,
+            c.depth_kv_repeat,
         )
         self.linears = nn.ModuleList(
             nn.Linear(c.depformer_dim, c.card, bias=False) for _ in range(c.dep_q)

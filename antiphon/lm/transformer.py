@@ -41,17 +41,26 @@ class LMAttention(nn.Module):
     def qkv(
         self, x: torch.Tensor, step: int, rotation: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Queries ``[B, H, T, D]``, keys and values ``[B, Hkv, T, D]``, rotated if RoPE."""
+        """Queries ``[B, H, T, D]``, keys and values ``[B, Hkv, T, D]``, rotated if RoPE
+        (``rotation``: complex ``[B, T, 1, D/2]``)."""
         b, t, _ = x.shape
         p = apply_per_step(self.in_projs, x, step)
-        hd = self.head_dim
-        q = p[..., : self.num_heads * hd].view(b, t, self.num_heads, hd).transpose(1, 2)
-        kv = p[..., self.num_heads * hd :].view(b, t, 2, self.kv_heads, hd)
-        k, v = kv[:, :, 0].transpose(1, 2), kv[:, :, 1].transpose(1, 2)
-        if rotation is not None:
-            q = apply_rope(q, rotation)
-            k = apply_rope(k, rotation)
-        return q, k, v
+        h, hkv, hd = self.num_heads, self.kv_heads, self.head_dim
+        if hkv == h:  # one view, queries and keys rotated in one go
+            qkv = p.view(b, t, 3, h, hd)
+            qk = (
+                qkv[:, :, :2]
+                if rotation is None
+                else apply_rope(qkv[:, :, :2], rotation.unsqueeze(2))
+            )
+            q, k, v = qk[:, :, 0], qk[:, :, 1], qkv[:, :, 2]
+        else:
+            q = p[..., : h * hd].view(b, t, h, hd)
+            kv = p[..., h * hd :].view(b, t, 2, hkv, hd)
+            k, v = kv[:, :, 0], kv[:, :, 1]
+            if rotation is not None:
+                q, k = apply_rope(q, rotation), apply_rope(k, rotation)
+        return q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
 
     def attend(
         self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None
@@ -137,8 +146,8 @@ class TemporalTransformer(nn.Module):
         )
 
     def _rotation(self, positions: torch.Tensor) -> torch.Tensor:
-        # [B, T] -> [B, 1 (heads), T, D/2], the layout of q/k [B, H, T, D]
-        return rope_rotation(positions, self.head_dim, self.max_period).unsqueeze(1)
+        # [B, T] -> [B, T, 1 (heads), D/2], for q/k laid out [B, T, H, D]
+        return rope_rotation(positions, self.head_dim, self.max_period).unsqueeze(2)
 
     def forward(self, x: torch.Tensor, state: KVCacheState | None = None) -> torch.Tensor:
         t = x.shape[1]
@@ -178,14 +187,16 @@ class DepthTransformer(nn.Module):
         num_steps: int,
         weights_per_step: bool,
         eps: float = 1e-8,
+        kv_repeat: int = 1,
     ) -> None:
         super().__init__()
         self.num_steps = num_steps
         self.head_dim = dim // num_heads
-        self.num_heads = num_heads
+        self.kv_heads = num_heads // kv_repeat
         weights = num_steps if weights_per_step else 1
         self.layers = nn.ModuleList(
-            LMLayer(dim, num_heads, dim_feedforward, 1, weights, eps) for _ in range(num_layers)
+            LMLayer(dim, num_heads, dim_feedforward, kv_repeat, weights, eps)
+            for _ in range(num_layers)
         )
 
     def blocks(self) -> list[LMLayer]:
@@ -202,7 +213,7 @@ class DepthTransformer(nn.Module):
         return x
 
     def new_frame(self, batch_size: int, like: torch.Tensor) -> DepthKV:
-        shape = (batch_size, self.num_heads, self.num_steps, self.head_dim)
+        shape = (batch_size, self.kv_heads, self.num_steps, self.head_dim)
         layers = [
             LayerKV(like.new_empty(shape), like.new_empty(shape)) for _ in range(len(self.layers))
         ]

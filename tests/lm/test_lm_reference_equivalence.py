@@ -60,3 +60,21 @@ def test_fifty_greedy_frames_are_identical() -> None:
     assert len(torch.unique(our_tokens[:, 1:])) > 20  # audio tokens vary: a real comparison
     for a, b in zip(ref_text_logits, our_text_logits, strict=True):
         assert max_diff(a[:, 0, 0], b) < TOL
+
+
+def test_grouped_query_attention_matches_the_reference() -> None:
+    """kv_repeat > 1 (fewer key/value heads), the layout of GQA backbones."""
+    from moshi.models.lm import LMModel as ReferenceLM
+
+    from antiphon.lm.config import tiny_config
+    from antiphon.lm.model import LMModel
+
+    cfg = tiny_config(kv_repeat=2)
+    torch.manual_seed(3)
+    ref = ReferenceLM(dtype=torch.float32, **cfg.to_moshi()).eval()
+    ours = LMModel(cfg).eval()
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    codes = random_codes(cfg, batch=1, frames=20, seed=5)
+    with torch.no_grad():
+        a, b = ref(codes), ours(codes)
+    assert max_diff(a.logits, b.logits) < TOL and max_diff(a.text_logits, b.text_logits) < TOL
