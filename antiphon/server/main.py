@@ -86,8 +86,17 @@ def _e2e(args: argparse.Namespace, cfg: ServerConfig) -> ServerContext | None:
     if not args.checkpoint:
         print("antiphon serve --brain moshi needs --checkpoint DIR", file=sys.stderr)
         return None
+    from antiphon.lm.sampling import SamplingError, SamplingParams
+
     try:
-        stack = E2EStack.load(args.checkpoint, dtype=args.dtype, int8=args.int8)
+        params = SamplingParams(
+            args.temp_text, args.top_k_text, args.temp, args.top_k, seed=args.seed
+        )
+    except SamplingError as exc:
+        print(f"antiphon serve: {exc}", file=sys.stderr)
+        return None
+    try:
+        stack = E2EStack.load(args.checkpoint, dtype=args.dtype, int8=args.int8, params=params)
     except (CheckpointError, ValueError) as exc:
         print(f"antiphon serve: cannot load {args.checkpoint}: {exc}", file=sys.stderr)
         return None

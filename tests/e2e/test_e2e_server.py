@@ -89,3 +89,8 @@ def test_serve_moshi_without_a_usable_checkpoint_says_why(capsys, tmp_path) -> N
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "lacks" in err and "model.safetensors" in err
+    args = build_parser().parse_args(
+        ["serve", "--brain", "moshi", "--checkpoint", "x", "--temp", "-1"]
+    )
+    assert main(args) == 2
+    assert "temp must be a finite number >= 0" in capsys.readouterr().err
