@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--int8", action="store_true", help="int8 weight-only LM linears (--brain moshi)"
     )
+    p.add_argument("--temp", type=float, default=0.8, help="audio sampling temperature (moshi)")
+    p.add_argument("--temp-text", type=float, default=0.7, help="text temperature (moshi)")
+    p.add_argument("--top-k", type=int, default=250, help="audio top-k (moshi)")
+    p.add_argument("--top-k-text", type=int, default=25, help="text top-k (moshi)")
+    p.add_argument("--seed", type=int, help="sampling seed (moshi)")
     p.set_defaults(func=_lazy("antiphon.server.main"))
 
     p = sub.add_parser(
