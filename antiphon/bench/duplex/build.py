@@ -86,17 +86,34 @@ def build_scenario(
 def _pause(
     sid: str, sentence: str, voice: str, rng: np.random.Generator
 ) -> tuple[Scenario, dict[str, np.ndarray]]:
-    """A user turn with one or two mid-clause pauses of 0.4-1.0 s, then silence."""
+    """A user turn with one or two mid-clause pauses of 0.4-1.0 s, then silence.
+
+    The sentence is spoken whole with a comma where each pause goes, so the words before
+    a pause keep the level, unfinished intonation of a sentence that goes on (pieces
+    synthesized apart would each end with a final fall, which is a turn end), and the
+    comma's short silence is then stretched to the pause's length."""
     chunks = [c.strip() for c in sentence.split("|")]
     if rng.random() < 0.5:  # one pause only: join two of the chunks
         j = int(rng.integers(len(chunks) - 1))
         chunks = chunks[:j] + [chunks[j] + " " + chunks[j + 1]] + chunks[j + 2 :]
+    full = synthesize(", ".join(chunks), voice, RATE)
+    alone = [len(synthesize(c, voice, RATE)) for c in chunks]
+    squeeze = len(full) / sum(alone)  # pieces spoken alone end slower (final lengthening)
+    gaps = _gaps(full)
     pieces: list[np.ndarray] = []
-    for k, chunk in enumerate(chunks):
-        if k:
-            pause = float(rng.uniform(0.4, 1.0))
-            pieces.append(np.zeros(int(pause * RATE), np.float32))
-        pieces.append(synthesize(chunk, voice, RATE))
+    fade = np.linspace(0.0, 1.0, RATE // 200, dtype=np.float32)  # 5 ms, no clicks
+    pos = 0
+    for k in range(1, len(chunks)):
+        est = sum(alone[:k]) * squeeze  # where piece k begins, roughly (samples)
+        later = [g for g in gaps if g[0] > pos + RATE // 10] or [(est, est)]
+        a, b = min(later, key=lambda g: abs((g[0] + g[1]) / 2 - est))
+        piece = full[pos:a].copy()
+        piece[-len(fade) :] *= fade[::-1]
+        pieces += [piece, np.zeros(int(float(rng.uniform(0.4, 1.0)) * RATE), np.float32)]
+        pos = b
+    last = full[pos:].copy()
+    last[: len(fade)] *= fade
+    pieces.append(last)
     audio = at_level(np.concatenate(pieces), USER_LEVEL_DBFS)
     # a pause is where we put silence: gaps in the voiced intervals shorter than 0.3 s are
     # the voice's own (stop consonants), not pauses
@@ -104,6 +121,13 @@ def _pause(
     q = _part("question", " ... ".join(chunks), voice, audio, "start", LEAD_S, speech=speech)
     variant = f"{len(chunks) - 1} pause{'s' if len(chunks) > 2 else ''}"
     return Scenario(sid, "pause", variant, (q,), RESPONSE_WINDOW_S), {q.wav: audio}
+
+
+def _gaps(audio: np.ndarray) -> list[tuple[int, int]]:
+    """Silent stretches between words (samples): gaps of 40 ms or more in the voiced
+    intervals, 30 dB below the peak."""
+    spans = voiced_intervals(audio, floor_db=-30.0, min_gap_s=0.04)
+    return [(int(a[1] * RATE), int(b[0] * RATE)) for a, b in zip(spans, spans[1:], strict=False)]
 
 
 def _background(

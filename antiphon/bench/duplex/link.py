@@ -15,6 +15,7 @@ from antiphon.session.commands import AppendAudio
 from antiphon.session.events import (
     AudioChunk,
     ErrorEvent,
+    Metrics,
     ResponseDone,
     ResponseStarted,
     UserSpeechStarted,
@@ -98,6 +99,9 @@ class SessionLink:
                 out.append(Note("response started"))
             elif isinstance(ev, ErrorEvent):
                 out.append(Note(f"error {ev.code}"))
+            elif isinstance(ev, Metrics):  # the brain's own stage times, for diagnosis
+                stages = " ".join(f"{k.removesuffix('_ms')}={v:.0f}" for k, v in ev.values.items())
+                out.append(Note(f"metrics {stages}"))
         return out
 
     async def close(self) -> None:
