@@ -105,7 +105,7 @@ def _pause(
     pos = 0
     for k in range(1, len(chunks)):
         est = sum(alone[:k]) * squeeze  # where piece k begins, roughly (samples)
-        later = [g for g in gaps if g[0] > pos + RATE // 10] or [(est, est)]
+        later = [g for g in gaps if g[0] > pos + RATE // 10] or [(int(est), int(est))]
         a, b = min(later, key=lambda g: abs((g[0] + g[1]) / 2 - est))
         piece = full[pos:a].copy()
         piece[-len(fade) :] *= fade[::-1]
