@@ -19,7 +19,13 @@ from antiphon.session.commands import Tool
 _GENERIC = {"get", "set", "control", "current", "state", "do", "make", "run", "list", "find"}
 
 
+# "ten times ten", "three times a day": multiplication and frequency, not the clock
+_NOT_PLURALS = {"times"}
+
+
 def _stem(word: str) -> str:
+    if word in _NOT_PLURALS:
+        return word
     return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 

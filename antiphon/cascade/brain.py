@@ -17,7 +17,8 @@ from antiphon.audio.frames import Framer
 from antiphon.cascade.asr import IncrementalTranscriber
 from antiphon.cascade.brain_commands import ClientCommands
 from antiphon.cascade.conversation import Conversation, Message
-from antiphon.cascade.overlap import Overlap, OverlapWatcher
+from antiphon.cascade.echo_check import MAX_LAG_S, echo_likeness
+from antiphon.cascade.overlap import Overlap, OverlapWatcher, chunk_db, speech_level
 from antiphon.cascade.responder import Responder, ResponsePlan
 from antiphon.cascade.stack import CascadeStack, SessionTools
 from antiphon.cascade.turns import RecentAudio, TurnCandidate, end_of_turn
@@ -66,8 +67,13 @@ class CascadeBrain(ClientCommands):
         self._manual: list[np.ndarray] = []  # uncommitted audio when turns are manual
         self._candidate: TurnCandidate | None = None
         self._overlaps = OverlapWatcher(
-            lambda audio: self._track(asyncio.to_thread(self.stack.transcribe, audio))
+            lambda audio: self._track(asyncio.to_thread(self.stack.transcribe, audio)),
+            far_db=self.cfg.far_speech_db,
         )
+        self._holding = False  # playback paused while an overlap is judged
+        self._turn_levels: list[float] = []  # dB of the open user turn's speech chunks
+        self._near_db: float | None = None  # how loud the user's own turns are
+        self._heard = RecentAudio(max_chunks=16)  # the last 0.5 s of input, for the echo check
         self._responder: Responder | None = None
         self._partial_from = 0  # samples of the turn already covered by a partial decode
         self._partials = IncrementalTranscriber(stack)  # type: ignore[arg-type]
@@ -141,8 +147,10 @@ class CascadeBrain(ClientCommands):
             await self._overlap_chunk(chunk, event)
         else:
             self._overlaps.reset()
+            self._hold(False)
             await self._turn_chunk(chunk, event)
         self._recent.push(chunk)
+        self._heard.push(chunk)
 
     def _agent_active(self) -> bool:
         r = self._responder
@@ -166,6 +174,7 @@ class CascadeBrain(ClientCommands):
             return
         self._turn.append(chunk)
         if self.seg.in_speech:
+            self._turn_levels.append(chunk_db(chunk))
             self._maybe_partial()
         elif event == "stop":
             self._start_candidate()
@@ -184,6 +193,7 @@ class CascadeBrain(ClientCommands):
     def _open_turn(self, start_ms: int) -> None:
         self._user_item = _new_item()
         self._turn = self._recent.snapshot()
+        self._turn_levels = [chunk_db(c) for c in self._turn[-3:]]
         self._partial_from = 0
         self._partials = IncrementalTranscriber(self.stack)  # type: ignore[arg-type]
         self._track(self.ctx.emit(UserSpeechStarted(max(0, start_ms - 320), self._user_item)))
@@ -282,6 +292,7 @@ class CascadeBrain(ClientCommands):
                 await r.cancel_silently()
             return
         self.conv.add(Message("user", text), item)
+        self._note_level()
         new_style = self.stack.style_request(text, self.style)
         if new_style is not None:
             if r is not None:
@@ -315,14 +326,38 @@ class CascadeBrain(ClientCommands):
             self.ctx.input_ms(),
             self.td or TurnDetection(),
             r.text if r is not None else "",
+            self._near_db,
+            lambda: self._echo_likeness(chunk),
         )
         if ov is not None:
             await self._barge_in(ov)
+        else:
+            self._hold(self._overlaps.holding and self.cfg.hold_on_overlap)
+
+    def _echo_likeness(self, chunk: np.ndarray) -> float:
+        near = np.concatenate([*self._heard.snapshot(), chunk])
+        return echo_likeness(near, self.ctx.far_end(len(near) + int(MAX_LAG_S * 16000)))
+
+    def _hold(self, on: bool) -> None:
+        if on != self._holding:
+            self._holding = on
+            self.ctx.hold_output(on)
+
+    def _note_level(self) -> None:
+        """The user's speaking level, from their turns: the reference far-field speech is
+        judged against (moves halfway to each new turn's level)."""
+        if len(self._turn_levels) >= 5:
+            level = speech_level(self._turn_levels)
+            near = self._near_db
+            self._near_db = level if near is None else (near + level) / 2
 
     async def _barge_in(self, ov: Overlap) -> None:
         r, self._responder = self._responder, None
+        self._holding = False  # the interrupt flushes the output, which ends the hold
         if r is not None:
             await r.interrupt("turn_detected")
+        self.ctx.hold_output(False)
+        self._turn_levels = list(ov.levels)
         self._user_item = _new_item()
         self._turn = ov.chunks
         self._partial_from = 0

@@ -27,6 +27,11 @@ class CascadeConfig:
     # longer than this anyway, so it costs no latency but saves "Stop." + pause misfires
     min_eot_silence_ms: int = 350
     input_stall_s: float = 2.0  # no audio this long inside a user turn ends the turn
+    # overlap speech this much quieter than the user's own turns is not for the agent
+    # (the user turned away, a television): it neither pauses nor stops the agent
+    far_speech_db: float = 8.0
+    # pause playback the moment near overlap speech starts, resume if it was no barge-in
+    hold_on_overlap: bool = True
     filler_en: str = "One moment, let me check."
     filler_zh: str = "请稍等，我查一下。"
     fallback_en: str = "Sorry, I couldn't do that."

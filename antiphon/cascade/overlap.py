@@ -1,10 +1,17 @@
 """Speech that starts while the agent is talking: a barge-in, or a backchannel, a short
-noise, or leftover echo of the agent itself, none of which may stop it.
+noise, leftover echo of the agent itself, or speech not meant for it (the user turned
+away, a television), none of which may stop it.
 
-After `interrupt_min_speech_ms` of overlap speech, the overlap is transcribed: the agent's
-own recent words mean echo (ignored until the overlap ends), a backchannel ("uh-huh",
-"yeah", "嗯") shorter than `backchannel_max_ms` means wait, anything else is a barge-in.
-A backchannel that goes on past `backchannel_max_ms` is checked once more.
+Far-field speech is told apart by its level: overlap speech more than `far_db` quieter
+than the user's own turns is ignored (a person addressing the device speaks close to it;
+someone across the room, or the user turned away, arrives 10-20 dB lower).
+
+Near speech makes the agent *hold* at once (playback pauses within a frame) while the
+overlap is judged, and resume where it stopped if it was a false interruption. After
+`interrupt_min_speech_ms` of overlap speech, the overlap is transcribed: the agent's own
+recent words mean echo (ignored until the overlap ends), a backchannel ("uh-huh", "yeah",
+"嗯") shorter than `backchannel_max_ms` means wait, anything else is a barge-in. A
+backchannel that goes on past `backchannel_max_ms` is checked once more.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from antiphon.session.commands import TurnDetection
 CHUNK_MS = 32
 GAP_MS = 400  # "Wait, … what is" stays one overlap across a comma pause
 ECHO_SIMILARITY = 0.6
+ECHO_LIKENESS = 0.8  # envelope correlation with the played audio: echo measured 0.94-0.98,
+# a person talking 0.3-0.65 (with or without the echo under them)
 
 
 @dataclass
@@ -33,18 +42,40 @@ class Overlap:
     check: asyncio.Task[str] | None = None
     checks_done: int = 0
     dismissed: bool = False  # judged echo: ignore until this overlap ends
+    waved: bool = False  # judged a backchannel: the agent talks on
+    levels: list[float] = field(default_factory=list)  # dB of its speech chunks
+    far: bool = False  # quieter than the user by more than far_db: not for the agent
+    echo: bool = False  # its loudness follows what the agent played: the agent's own voice
 
     def audio(self) -> np.ndarray:
         return np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
 
+    def level_db(self) -> float:
+        return speech_level(self.levels)
+
+
+def chunk_db(chunk: np.ndarray) -> float:
+    return float(10 * np.log10(float(np.mean(np.square(chunk, dtype=np.float64))) + 1e-12))
+
+
+def speech_level(levels: list[float]) -> float:
+    """A speech stretch's level: the 90th percentile of its 32 ms chunk levels (dB), so
+    soft syllables and gaps do not pull it down."""
+    return float(np.percentile(levels, 90)) if levels else -120.0
+
 
 class OverlapWatcher:
-    def __init__(self, check: Callable[[np.ndarray], asyncio.Task[str]]) -> None:
+    def __init__(
+        self, check: Callable[[np.ndarray], asyncio.Task[str]], far_db: float = 8.0
+    ) -> None:
         self._check = check  # starts transcribing overlap audio in a worker thread
+        self.far_db = far_db
         self.current: Overlap | None = None
+        self.holding = False  # the agent should stay quiet while this overlap is judged
 
     def reset(self) -> None:
         self.current = None
+        self.holding = False
 
     def on_chunk(
         self,
@@ -55,21 +86,53 @@ class OverlapWatcher:
         input_ms: int,
         td: TurnDetection,
         agent_text: str,
+        near_db: float | None = None,
+        echo: Callable[[], float] | None = None,
     ) -> Overlap | None:
-        """Feed one chunk heard while the agent talks; returns the overlap on barge-in."""
+        """Feed one chunk heard while the agent talks; returns the overlap on barge-in.
+        ``near_db`` is the level of the user's own turns (None: not known yet); ``echo``
+        says how much the recent input follows what was played (see echo_check)."""
+        ov = self._on_chunk(chunk, event, seg, recent, input_ms, td, agent_text, near_db, echo)
+        cur = self.current
+        self.holding = (
+            ov is None
+            and cur is not None
+            and not (cur.dismissed or cur.waved or cur.far or cur.echo)
+            and (seg.in_speech or cur.check is not None)
+        )
+        return ov
+
+    def _on_chunk(
+        self,
+        chunk: np.ndarray,
+        event: str | None,
+        seg: VADSegmenter,
+        recent: RecentAudio,
+        input_ms: int,
+        td: TurnDetection,
+        agent_text: str,
+        near_db: float | None,
+        echo: Callable[[], float] | None,
+    ) -> Overlap | None:
         if event == "start" and self.current is None:
             start = input_ms - int(seg.speech_ms)
-            self.current = Overlap(start, recent.snapshot()[-4:], seg.speech_ms)
+            onset = recent.snapshot()[-4:]
+            self.current = Overlap(start, onset, seg.speech_ms, levels=[chunk_db(c) for c in onset])
         ov = self.current
         if ov is None:
             return None
         ov.chunks.append(chunk)
         if seg.in_speech:
             ov.speech_ms += 0 if event == "start" else CHUNK_MS
+            ov.levels.append(chunk_db(chunk))
+            # judged again as it goes on: someone across the room who walks up is near,
+            # and the user who starts talking over the agent's echo is no echo
+            ov.far = near_db is not None and ov.level_db() < near_db - self.far_db
+            ov.echo = echo is not None and echo() >= ECHO_LIKENESS
         elif seg.silence_ms >= GAP_MS:
             self.current = None  # it ended without being a barge-in: the agent goes on
             return None
-        if ov.dismissed or (ov.check is not None and not ov.check.done()):
+        if ov.far or ov.echo or ov.dismissed or (ov.check is not None and not ov.check.done()):
             return None
         if ov.check is not None:
             verdict = judge(ov.check.result(), ov.speech_ms, td, agent_text)
@@ -80,6 +143,7 @@ class OverlapWatcher:
             if verdict == "echo":
                 ov.dismissed = True
                 return None
+            ov.waved = True
         due = td.interrupt_min_speech_ms if ov.checks_done == 0 else td.backchannel_max_ms
         if ov.speech_ms >= due and ov.checks_done < 2:
             ov.checks_done += 1

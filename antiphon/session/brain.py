@@ -25,6 +25,9 @@ class BrainContext:
     is_playing: Callable[[], bool]  # agent audio is audible right now
     input_ms: Callable[[], int]  # position on the input audio timeline
     output_rate: int
+    hold_output: Callable[[bool], None] = lambda _on: None  # pause/resume playback
+    # the last n samples of what was played, aligned with the input pushed so far
+    far_end: Callable[[int], np.ndarray] = lambda n: np.zeros(n, np.float32)
 
 
 class Brain(Protocol):

@@ -50,6 +50,7 @@ class OutputPacer:
         self._released: dict[str, int] = {}  # response_id -> samples released
         self.reference = EchoReference(sample_rate, reference_rate or sample_rate)
         self._task: asyncio.Task[None] | None = None
+        self._held = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="output-pacer")
@@ -67,10 +68,23 @@ class OutputPacer:
             self._queue.append(_Pending(chunk.response_id, chunk.item_id, chunk.audio))
             self._wake.set()
 
+    def hold(self, on: bool) -> None:
+        """Pause (True) or resume (False) releasing audio; what is queued is kept. While a
+        brain decides whether overlapping speech is a barge-in, the agent goes quiet within
+        one frame and picks up where it stopped if it was not (a false interruption)."""
+        self._held = on
+        self._wake.set()
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
     def flush(self, response_id: str | None = None) -> int:
-        """Drop unreleased audio (of one response or all) and stop playback now.
+        """Drop unreleased audio (of one response or all) and stop playback now; a hold
+        ends with it.
 
         Returns the number of samples dropped."""
+        self._held = False
         dropped = 0
         keep: deque[_Pending] = deque()
         for p in self._queue:
@@ -93,12 +107,13 @@ class OutputPacer:
 
     def take_far_end(self, n: int) -> np.ndarray:
         """The next n samples of what was played, aligned with the input (see
-        EchoReference)."""
-        return self.reference.take(n, self.is_playing())
+        EchoReference). Held audio is not on its way, so it runs up no debt."""
+        on_its_way = (bool(self._queue) and not self._held) or self._play_end > self.clock.now()
+        return self.reference.take(n, on_its_way)
 
     async def _run(self) -> None:
         while True:
-            if not self._queue:
+            if not self._queue or self._held:
                 self._wake.clear()
                 await self._wake.wait()
                 continue

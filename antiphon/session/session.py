@@ -49,6 +49,8 @@ class Session:
         self._echo_cancel = echo_cancel
         self._aec_framer = Framer(brain.input_rate * AEC_FRAME_MS // 1000)
         self._input_samples = 0
+        self._far_hist = np.zeros(brain.input_rate * 2, dtype=np.float32)  # ring: last 2 s played
+        self._far_pos = 0
         self._closed = False
         self.dropped_events = 0
 
@@ -66,6 +68,8 @@ class Session:
             is_playing=self.pacer.is_playing,
             input_ms=self.input_ms,
             output_rate=self.output_rate,
+            hold_output=self.pacer.hold,
+            far_end=self.recent_far,
         )
         await self.brain.start(ctx)
 
@@ -109,13 +113,27 @@ class Session:
         audio = rs(audio)
         for frame in self._aec_framer.push(audio):
             self._input_samples += len(frame)
+            far = self.pacer.take_far_end(len(frame))
+            self._remember_far(far)
             if self._aec is not None:
-                far = self.pacer.take_far_end(len(frame))
                 if np.any(far):
                     frame = self._aec.process(frame, far)
                 else:
                     self._aec.process(frame, far)  # keep the filter's timeline moving
             await self.brain.push_audio(frame)
+
+    def _remember_far(self, far: np.ndarray) -> None:
+        size = len(self._far_hist)
+        idx = (self._far_pos + np.arange(len(far))) % size
+        self._far_hist[idx] = far
+        self._far_pos = (self._far_pos + len(far)) % size
+
+    def recent_far(self, n: int) -> np.ndarray:
+        """The last n samples of what was played (at the brain's rate), aligned with the
+        input pushed so far: zeros where nothing played."""
+        n = min(n, len(self._far_hist))
+        idx = (self._far_pos - n + np.arange(n)) % len(self._far_hist)
+        return self._far_hist[idx]
 
     async def settle(self) -> None:
         await self.brain.settle()

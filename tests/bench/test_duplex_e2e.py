@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from antiphon.apps.factory import new_session
 from antiphon.bench.duplex import bench
-from antiphon.bench.duplex.link import SessionLink
+from antiphon.bench.duplex.link import cascade_link
 from antiphon.bench.duplex.link_realtime import RealtimeLink
 from antiphon.bench.duplex.scenarios import CATEGORIES, load_set
-from antiphon.session.clock import RealClock
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
@@ -42,8 +40,14 @@ def check_report(out: Path, categories: list[str]) -> dict:  # type: ignore[type
 
 def test_bench_duplex_in_process(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     scenarios = load_set(1, seed=6, root=tmp_path / "cache")
-    link = lambda: SessionLink(lambda: new_session(stack, clock=RealClock(), output_rate=16000))  # noqa: E731
-    rep = bench.run(link, scenarios, tmp_path / "out", seed=6, html=True, progress=lambda _m: None)
+    rep = bench.run(
+        lambda: cascade_link(stack),
+        scenarios,
+        tmp_path / "out",
+        seed=6,
+        html=True,
+        progress=lambda _m: None,
+    )
     check_report(tmp_path / "out", list(CATEGORIES))
     assert rep["backend"] == "in-process" and rep["takes"] == 6
     page = (tmp_path / "out" / "report.html").read_text()

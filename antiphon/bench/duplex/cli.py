@@ -53,16 +53,11 @@ def make_link_factory(args: argparse.Namespace) -> Callable[[], Link]:
 
         key = args.api_key or os.environ.get("OPENAI_API_KEY")
         return lambda: RealtimeLink(args.url, key)
-    from antiphon.apps.factory import load_stack, new_session
-    from antiphon.bench.duplex.link import SessionLink
-    from antiphon.session.clock import RealClock
+    from antiphon.apps.factory import load_stack
+    from antiphon.bench.duplex.link import cascade_link
 
     stack = load_stack(args)
-    return lambda: SessionLink(
-        lambda: new_session(
-            stack, clock=RealClock(), instructions=args.instructions, output_rate=16000
-        )
-    )
+    return lambda: cascade_link(stack, args.instructions)
 
 
 def _progress(msg: str) -> None:

@@ -108,3 +108,26 @@ class SessionLink:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+LEAD_MS = 20
+
+
+def cascade_link(stack: object, instructions: str | None = None) -> SessionLink:
+    """A fresh cascade session per take, in real time. Audio is released one 20 ms frame
+    ahead of playback, as a client with a one-frame jitter buffer would get it: the
+    driver's playout queue plays it on time, and the echo canceller's reference (what was
+    released) stays ahead of the microphone; released at the very moment the microphone
+    frame arrives, the reference would race it and be dropped as late."""
+    from antiphon.apps.factory import new_session
+    from antiphon.session.clock import RealClock
+
+    return SessionLink(
+        lambda: new_session(
+            stack,  # type: ignore[arg-type]
+            clock=RealClock(),
+            instructions=instructions,
+            output_rate=RATE,
+            lead_ms=LEAD_MS,
+        )
+    )
