@@ -35,6 +35,7 @@ from antiphon.session.events import (
     AgentTextDelta,
     AudioChunk,
     ErrorEvent,
+    Metrics,
     ResponseDone,
     ResponseStarted,
     UserSpeechStarted,
@@ -65,6 +66,9 @@ class E2EBrain:
         self._muted = False  # after a cancel: drop the turn's remaining output
         self._preroll: np.ndarray | None = None
         self._user_item = ""
+        self._user_stopped_ms: int | None = None
+        self._compute_ms: list[float] = []  # per frame, since the current turn started
+        self._turn_metrics: dict[str, float] = {}
         self.frames_done = 0
         self.frames_late = 0  # frames whose compute took longer than a frame
 
@@ -104,8 +108,10 @@ class E2EBrain:
             try:
                 t0 = loop.time()
                 out = await loop.run_in_executor(self._executor, self.engine.step, pcm)
-                self.frames_late += loop.time() - t0 > self.frame_s
+                spent = loop.time() - t0
+                self.frames_late += spent > self.frame_s
                 self.frames_done += 1
+                self._compute_ms.append(1e3 * spent)
                 await self._emit_frame(pcm, out)
             except Exception as exc:  # noqa: BLE001 - a failed frame must not end the session
                 await self.ctx.emit(ErrorEvent("model_error", f"frame failed: {exc}"))
@@ -119,7 +125,8 @@ class E2EBrain:
             self._user_item = _new_id("item")
             await emit(UserSpeechStarted(self.ctx.input_ms(), self._user_item))
         elif change == "end":
-            await emit(UserSpeechStopped(self.ctx.input_ms(), self._user_item))
+            self._user_stopped_ms = self.ctx.input_ms()
+            await emit(UserSpeechStopped(self._user_stopped_ms, self._user_item))
 
         tok = self.stack.tokenizer
         word = out.text_token >= 0 and tok.is_word(out.text_token)
@@ -128,6 +135,11 @@ class E2EBrain:
         if turn == "start" and not self._muted:
             rid, item = _new_id("resp"), _new_id("item")
             self._response, self._text = (rid, item), []
+            self._turn_metrics = {}
+            if self._user_stopped_ms is not None and not self.user.speaking:
+                gap = self.ctx.input_ms() - self._user_stopped_ms
+                self._turn_metrics["user_stop_to_agent_word_ms"] = float(gap)
+            self._compute_ms = self._compute_ms[-1:]
             await emit(ResponseStarted(rid, item))
             if self._preroll is not None:  # the frame before the first word: its onset
                 await emit(AudioChunk(rid, item, self._preroll, self.ctx.output_rate))
@@ -148,6 +160,14 @@ class E2EBrain:
         assert self._response is not None
         rid, item = self._response
         self._response = None
+        ms = sorted(self._compute_ms) or [0.0]
+        values = self._turn_metrics | {
+            "frames": float(len(ms)),
+            "frame_compute_ms_p50": ms[len(ms) // 2],
+            "frame_compute_ms_max": ms[-1],
+            "frames_late_total": float(self.frames_late),
+        }
+        await self.ctx.emit(Metrics(rid, values))
         text = "".join(self._text).strip()
         heard = self.ctx.heard_ms(rid) if status == "cancelled" else None
         await self.ctx.emit(ResponseDone(rid, item, status, reason, text, heard))  # type: ignore[arg-type]

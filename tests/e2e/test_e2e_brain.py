@@ -14,6 +14,7 @@ from antiphon.session.events import (
     AudioChunk,
     ErrorEvent,
     Event,
+    Metrics,
     ResponseDone,
     ResponseStarted,
     UserSpeechStarted,
@@ -67,8 +68,15 @@ async def test_frames_become_session_events(tiny_stack) -> None:  # type: ignore
 
         assert brain.agent.speaking  # random text: padding is 2 tokens of 256
         await session.send(CancelResponse())
-        done = [e for e in _drain(session) if isinstance(e, ResponseDone)]
+        session_events = _drain(session)
+        done = [e for e in session_events if isinstance(e, ResponseDone)]
         assert [d.status for d in done] == ["cancelled"] and done[0].response_id == rid
+        metrics = [e for e in session_events if isinstance(e, Metrics) and e.response_id == rid]
+        assert (
+            metrics
+            and metrics[0].values["frames"] >= 1
+            and metrics[0].values["frame_compute_ms_p50"] > 0
+        )
 
 
 async def test_idle_client_keeps_the_model_running(tiny_stack) -> None:  # type: ignore[no-untyped-def]
