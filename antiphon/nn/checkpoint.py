@@ -15,9 +15,12 @@ def describe_keys(keys: list[str], limit: int = 8) -> str:
     return shown + (f" (+{len(keys) - limit} more)" if len(keys) > limit else "")
 
 
-def strict_load(module: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
+def strict_load(
+    module: nn.Module, state: dict[str, torch.Tensor], what: str, assign: bool = False
+) -> None:
     """Load ``state`` into ``module`` or raise CheckpointError listing the missing,
-    unexpected and misshaped keys (never a partial load). ``what`` names the model."""
+    unexpected and misshaped keys (never a partial load). ``what`` names the model;
+    ``assign`` adopts the checkpoint's tensors (a model built on the meta device)."""
     expected = module.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -37,4 +40,4 @@ def strict_load(module: nn.Module, state: dict[str, torch.Tensor], what: str) ->
         raise CheckpointError(
             f"checkpoint does not match the {what} config; " + "; ".join(problems)
         )
-    module.load_state_dict(state, strict=True)
+    module.load_state_dict(state, strict=True, assign=assign)
