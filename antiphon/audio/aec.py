@@ -131,6 +131,7 @@ class EchoCanceller:
                 self._ctl_pp(_PP_SET_ECHO_SUPPRESS, echo_suppress_db)
                 self._ctl_pp(_PP_SET_ECHO_SUPPRESS_ACTIVE, echo_suppress_active_db)
         self._out = np.zeros(self.frame_size, dtype=np.int16)
+        self.last_linear = np.zeros(0, dtype=np.float32)
         # The preprocessor's overlap-add delays its output by one frame; callers that align
         # the output with other signals (tests, truncation bookkeeping) need to know.
         self.latency_samples = self.frame_size if self._pp is not None else 0
@@ -160,6 +161,7 @@ class EchoCanceller:
             )
         rec, play = _to_int16(near), _to_int16(far)
         out = np.empty_like(rec)
+        linear = np.empty_like(rec)
         with self._lock:
             if self._echo is None:
                 raise RuntimeError("EchoCanceller is closed")
@@ -168,9 +170,13 @@ class EchoCanceller:
                 self._lib.speex_echo_cancellation(
                     self._echo, _ptr(rec[i : i + n]), _ptr(play[i : i + n]), _ptr(self._out)
                 )
+                linear[i : i + n] = self._out
                 if self._pp is not None:
                     self._lib.speex_preprocess_run(self._pp, _ptr(self._out))
                 out[i : i + n] = self._out
+        # the linear filter's output, before residual suppression: levels measured on it
+        # are not pulled down by the suppressor while the agent talks (double talk)
+        self.last_linear = linear.astype(np.float32) / 32768.0
         return out.astype(np.float32) / 32768.0
 
     def reset(self) -> None:

@@ -69,6 +69,49 @@ def is_backchannel(text: str, max_words: int = 3) -> bool:
     return len(ws) <= max_words and all(w in BACKCHANNELS for w in ws)
 
 
+# Words with which a listener takes the floor, even in a short burst ("Stop!", "Wait,",
+# "No,", "Sorry—", "What?").
+FLOOR_WORDS = frozenset(
+    [
+        "stop",
+        "wait",
+        "no",
+        "hold",
+        "hang",
+        "sorry",
+        "excuse",
+        "pardon",
+        "actually",
+        "but",
+        "hey",
+        "what",
+        "why",
+        "how",
+        "who",
+        "where",
+        "when",
+        "which",
+        "can",
+        "could",
+        "would",
+        "tell",
+        "please",
+        "listen",
+        "等",
+        "停",
+        "不",
+        "别",
+        "为",
+        "什",
+        "怎",
+    ]
+)
+
+
+def asks_for_floor(text: str) -> bool:
+    return any(w in FLOOR_WORDS for w in words(text))
+
+
 def echo_similarity(heard: str, agent_said: str) -> float:
     """Share of the heard words that occur in what the agent said recently (0..1)."""
     hw = words(heard)

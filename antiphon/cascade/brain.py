@@ -17,7 +17,7 @@ from antiphon.audio.frames import Framer
 from antiphon.cascade.asr import IncrementalTranscriber
 from antiphon.cascade.brain_commands import ClientCommands
 from antiphon.cascade.conversation import Conversation, Message
-from antiphon.cascade.echo_check import MAX_LAG_S, echo_likeness
+from antiphon.cascade.echo_check import MAX_LAG_S, echo_peak
 from antiphon.cascade.overlap import Overlap, OverlapWatcher, chunk_db, speech_level
 from antiphon.cascade.responder import Responder, ResponsePlan
 from antiphon.cascade.stack import CascadeStack, SessionTools
@@ -73,7 +73,8 @@ class CascadeBrain(ClientCommands):
         self._holding = False  # playback paused while an overlap is judged
         self._turn_levels: list[float] = []  # dB of the open user turn's speech chunks
         self._near_db: float | None = None  # how loud the user's own turns are
-        self._heard = RecentAudio(max_chunks=16)  # the last 0.5 s of input, for the echo check
+        # the last 0.5 s of input before residual echo suppression: levels and the echo check
+        self._heard = RecentAudio(max_chunks=16)
         self._responder: Responder | None = None
         self._partial_from = 0  # samples of the turn already covered by a partial decode
         self._partials = IncrementalTranscriber(stack)  # type: ignore[arg-type]
@@ -143,6 +144,7 @@ class CascadeBrain(ClientCommands):
             self._manual.append(chunk)
             return
         event = self.seg.push(self.vad.prob(chunk))
+        self._heard.push(self._unsuppressed(chunk))
         if self._agent_active() and self.td.interrupt_response:
             await self._overlap_chunk(chunk, event)
         else:
@@ -150,7 +152,6 @@ class CascadeBrain(ClientCommands):
             self._hold(False)
             await self._turn_chunk(chunk, event)
         self._recent.push(chunk)
-        self._heard.push(chunk)
 
     def _agent_active(self) -> bool:
         r = self._responder
@@ -174,7 +175,7 @@ class CascadeBrain(ClientCommands):
             return
         self._turn.append(chunk)
         if self.seg.in_speech:
-            self._turn_levels.append(chunk_db(chunk))
+            self._turn_levels.append(chunk_db(self._heard.snapshot()[-1]))
             self._maybe_partial()
         elif event == "stop":
             self._start_candidate()
@@ -193,7 +194,7 @@ class CascadeBrain(ClientCommands):
     def _open_turn(self, start_ms: int) -> None:
         self._user_item = _new_item()
         self._turn = self._recent.snapshot()
-        self._turn_levels = [chunk_db(c) for c in self._turn[-3:]]
+        self._turn_levels = [chunk_db(c) for c in self._heard.snapshot()[-3:]]
         self._partial_from = 0
         self._partials = IncrementalTranscriber(self.stack)  # type: ignore[arg-type]
         self._track(self.ctx.emit(UserSpeechStarted(max(0, start_ms - 320), self._user_item)))
@@ -327,16 +328,21 @@ class CascadeBrain(ClientCommands):
             self.td or TurnDetection(),
             r.text if r is not None else "",
             self._near_db,
-            lambda: self._echo_likeness(chunk),
+            self._echo_peak,
+            self._heard.snapshot(),
         )
         if ov is not None:
             await self._barge_in(ov)
         else:
             self._hold(self._overlaps.holding and self.cfg.hold_on_overlap)
 
-    def _echo_likeness(self, chunk: np.ndarray) -> float:
-        near = np.concatenate([*self._heard.snapshot(), chunk])
-        return echo_likeness(near, self.ctx.far_end(len(near) + int(MAX_LAG_S * 16000)))
+    def _unsuppressed(self, chunk: np.ndarray) -> np.ndarray:
+        get = self.ctx.unsuppressed_input
+        return chunk if get is None else get(len(chunk))
+
+    def _echo_peak(self) -> float:
+        near = np.concatenate(self._heard.snapshot())
+        return echo_peak(near, self.ctx.far_end(len(near) + int(MAX_LAG_S * 16000)))
 
     def _hold(self, on: bool) -> None:
         if on != self._holding:

@@ -28,6 +28,9 @@ class BrainContext:
     hold_output: Callable[[bool], None] = lambda _on: None  # pause/resume playback
     # the last n samples of what was played, aligned with the input pushed so far
     far_end: Callable[[int], np.ndarray] = lambda n: np.zeros(n, np.float32)
+    # the last n input samples with the echo filtered out but not yet suppressed (the
+    # suppressor also pulls the user's voice down while the agent talks); None: as pushed
+    unsuppressed_input: Callable[[int], np.ndarray] | None = None
 
 
 class Brain(Protocol):

@@ -51,6 +51,8 @@ class Session:
         self._input_samples = 0
         self._far_hist = np.zeros(brain.input_rate * 2, dtype=np.float32)  # ring: last 2 s played
         self._far_pos = 0
+        self._lin_hist = np.zeros(brain.input_rate, dtype=np.float32)  # ring: input, unsuppressed
+        self._lin_pos = 0
         self._closed = False
         self.dropped_events = 0
 
@@ -70,6 +72,7 @@ class Session:
             output_rate=self.output_rate,
             hold_output=self.pacer.hold,
             far_end=self.recent_far,
+            unsuppressed_input=self.recent_unsuppressed,
         )
         await self.brain.start(ctx)
 
@@ -114,26 +117,25 @@ class Session:
         for frame in self._aec_framer.push(audio):
             self._input_samples += len(frame)
             far = self.pacer.take_far_end(len(frame))
-            self._remember_far(far)
+            self._far_pos = _ring_put(self._far_hist, self._far_pos, far)
+            linear = frame
             if self._aec is not None:
                 if np.any(far):
                     frame = self._aec.process(frame, far)
+                    linear = self._aec.last_linear
                 else:
                     self._aec.process(frame, far)  # keep the filter's timeline moving
+            self._lin_pos = _ring_put(self._lin_hist, self._lin_pos, linear)
             await self.brain.push_audio(frame)
-
-    def _remember_far(self, far: np.ndarray) -> None:
-        size = len(self._far_hist)
-        idx = (self._far_pos + np.arange(len(far))) % size
-        self._far_hist[idx] = far
-        self._far_pos = (self._far_pos + len(far)) % size
 
     def recent_far(self, n: int) -> np.ndarray:
         """The last n samples of what was played (at the brain's rate), aligned with the
         input pushed so far: zeros where nothing played."""
-        n = min(n, len(self._far_hist))
-        idx = (self._far_pos - n + np.arange(n)) % len(self._far_hist)
-        return self._far_hist[idx]
+        return _ring_get(self._far_hist, self._far_pos, n)
+
+    def recent_unsuppressed(self, n: int) -> np.ndarray:
+        """The last n input samples after the echo filter, before residual suppression."""
+        return _ring_get(self._lin_hist, self._lin_pos, n)
 
     async def settle(self) -> None:
         await self.brain.settle()
@@ -180,3 +182,14 @@ class Session:
             self._aec.close()
         if not self._events.full():
             self._events.put_nowait(None)  # ends events() for the adapter
+
+
+def _ring_put(ring: np.ndarray, pos: int, data: np.ndarray) -> int:
+    idx = (pos + np.arange(len(data))) % len(ring)
+    ring[idx] = data
+    return (pos + len(data)) % len(ring)
+
+
+def _ring_get(ring: np.ndarray, pos: int, n: int) -> np.ndarray:
+    n = min(n, len(ring))
+    return ring[(pos - n + np.arange(n)) % len(ring)]

@@ -15,7 +15,7 @@ import numpy as np
 
 from antiphon.audio.io import read_wav, write_wav
 
-VERSION = "duplex-v2"  # bump when scenario generation changes: the cache key includes it
+VERSION = "duplex-v3"  # bump when scenario generation changes: the cache key includes it
 RATE = 16000
 CATEGORIES = ("pause", "turn_taking", "interruption", "backchannel", "background", "echo")
 DEFAULT_SEED = 6

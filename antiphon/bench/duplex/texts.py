@@ -81,17 +81,19 @@ LONG = [
 ]
 
 # Interruptions change the subject or correct the request: the agent must stop and answer.
+# None asks for what a tool does (time, weather, lights, timers): the response latency
+# measures turn-taking, not a tool call.
 INTERRUPTS = [
-    "Wait, stop. What time is it in Tokyo?",
+    "Wait, stop. Tell me about the moon instead.",
     "Sorry, actually, tell me a joke instead.",
     "Hold on, what is the capital of Spain?",
     "No, stop, I asked about something else.",
     "Wait, can you speak about cats instead?",
     "Stop please, how much is ten times ten?",
-    "Actually, never mind, what is the weather like?",
+    "Actually, never mind, what is your favourite colour?",
     "Hang on, who invented the telephone?",
     "Sorry to interrupt, how do I say hello in French?",
-    "Wait a second, what day is it today?",
+    "Wait a second, how do you make tea?",
 ]
 
 # (what it means, voice override or "", what the engine reads). 嗯 is read from pinyin:
