@@ -70,46 +70,44 @@ def is_backchannel(text: str, max_words: int = 3) -> bool:
 
 
 # Words with which a listener takes the floor, even in a short burst ("Stop!", "Wait,",
-# "No,", "Sorry—", "What?").
+# "No,", "Sorry—", "What?"); for Chinese, characters ("等一下", "停", "不对", "为什么").
 FLOOR_WORDS = frozenset(
     [
-        "stop",
-        "wait",
-        "no",
-        "hold",
-        "hang",
-        "sorry",
-        "excuse",
-        "pardon",
-        "actually",
-        "but",
-        "hey",
-        "what",
-        "why",
-        "how",
-        "who",
-        "where",
-        "when",
-        "which",
-        "can",
-        "could",
-        "would",
-        "tell",
-        "please",
-        "listen",
-        "等",
-        "停",
-        "不",
-        "别",
-        "为",
-        "什",
-        "怎",
+        *[
+            "stop",
+            "wait",
+            "no",
+            "hold",
+            "hang",
+            "sorry",
+            "excuse",
+            "pardon",
+            "actually",
+            "but",
+            "hey",
+        ],
+        *[
+            "what",
+            "why",
+            "how",
+            "who",
+            "where",
+            "when",
+            "which",
+            "can",
+            "could",
+            "would",
+            "tell",
+            "please",
+            "listen",
+        ],
     ]
 )
+FLOOR_CHARS = frozenset("等停不别为什怎")
 
 
 def asks_for_floor(text: str) -> bool:
-    return any(w in FLOOR_WORDS for w in words(text))
+    return any(w in FLOOR_WORDS for w in words(text)) or any(c in FLOOR_CHARS for c in text)
 
 
 def echo_similarity(heard: str, agent_said: str) -> float:
