@@ -16,9 +16,9 @@ import numpy as np
 from antiphon.audio.frames import Framer
 from antiphon.cascade.asr import IncrementalTranscriber
 from antiphon.cascade.brain_commands import ClientCommands
+from antiphon.cascade.brain_overlap import OverlapHandling
 from antiphon.cascade.conversation import Conversation, Message
-from antiphon.cascade.echo_check import MAX_LAG_S, echo_peak
-from antiphon.cascade.overlap import Overlap, OverlapWatcher, chunk_db, speech_level
+from antiphon.cascade.overlap import OverlapWatcher, chunk_db
 from antiphon.cascade.responder import Responder, ResponsePlan
 from antiphon.cascade.stack import CascadeStack, SessionTools
 from antiphon.cascade.turns import RecentAudio, TurnCandidate, end_of_turn
@@ -47,7 +47,7 @@ def _new_item() -> str:
     return "item_" + uuid.uuid4().hex[:12]
 
 
-class CascadeBrain(ClientCommands):
+class CascadeBrain(ClientCommands, OverlapHandling):
     input_rate = 16000
 
     def __init__(self, stack: CascadeStack, instructions: str | None = None) -> None:
@@ -315,60 +315,6 @@ class CascadeBrain(ClientCommands):
             r.open_gate(metrics)
         else:
             self._respond(ResponsePlan(), cand.speech_end_t, metrics)
-
-    # ---- overlap: barge-in or not ------------------------------------------------------------
-    async def _overlap_chunk(self, chunk: np.ndarray, event: str | None) -> None:
-        r = self._responder
-        ov = self._overlaps.on_chunk(
-            chunk,
-            event,
-            self.seg,
-            self._recent,
-            self.ctx.input_ms(),
-            self.td or TurnDetection(),
-            r.text if r is not None else "",
-            self._near_db,
-            self._echo_peak,
-            self._heard.snapshot(),
-        )
-        if ov is not None:
-            await self._barge_in(ov)
-        else:
-            self._hold(self._overlaps.holding and self.cfg.hold_on_overlap)
-
-    def _unsuppressed(self, chunk: np.ndarray) -> np.ndarray:
-        get = self.ctx.unsuppressed_input
-        return chunk if get is None else get(len(chunk))
-
-    def _echo_peak(self) -> float:
-        near = np.concatenate(self._heard.snapshot())
-        return echo_peak(near, self.ctx.far_end(len(near) + int(MAX_LAG_S * 16000)))
-
-    def _hold(self, on: bool) -> None:
-        if on != self._holding:
-            self._holding = on
-            self.ctx.hold_output(on)
-
-    def _note_level(self) -> None:
-        """The user's speaking level, from their turns: the reference far-field speech is
-        judged against (moves halfway to each new turn's level)."""
-        if len(self._turn_levels) >= 5:
-            level = speech_level(self._turn_levels)
-            near = self._near_db
-            self._near_db = level if near is None else (near + level) / 2
-
-    async def _barge_in(self, ov: Overlap) -> None:
-        r, self._responder = self._responder, None
-        self._holding = False  # the interrupt flushes the output, which ends the hold
-        if r is not None:
-            await r.interrupt("turn_detected")
-        self.ctx.hold_output(False)
-        self._turn_levels = list(ov.levels)
-        self._user_item = _new_item()
-        self._turn = ov.chunks
-        self._partial_from = 0
-        self._partials = IncrementalTranscriber(self.stack)  # type: ignore[arg-type]
-        await self.ctx.emit(UserSpeechStarted(ov.start_ms, self._user_item))
 
     # ---- responses ----------------------------------------------------------------------------
     def _new_responder(
