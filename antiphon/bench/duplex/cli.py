@@ -10,6 +10,7 @@ from pathlib import Path
 
 from antiphon.bench.duplex.link import Link, LinkError
 from antiphon.bench.duplex.scenarios import CATEGORIES, DEFAULT_SEED, ScenarioError, load_set
+from antiphon.nn.checkpoint import CheckpointError
 
 
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +35,11 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--llm", choices=["qwen", "smollm2"], default="qwen", help="in-process LLM")
     p.add_argument("--language", choices=["en"], default="en", help="in-process language")
     p.add_argument("--instructions", help="in-process system instructions")
+    p.add_argument(
+        "--brain", choices=["cascade", "moshi"], default="cascade", help="in-process brain"
+    )
+    p.add_argument("--checkpoint", help="Moshi checkpoint folder for --brain moshi")
+    p.add_argument("--int8", action="store_true", help="int8 LM linears for --brain moshi")
     p.set_defaults(func=main)
 
 
@@ -53,6 +59,14 @@ def make_link_factory(args: argparse.Namespace) -> Callable[[], Link]:
 
         key = args.api_key or os.environ.get("OPENAI_API_KEY")
         return lambda: RealtimeLink(args.url, key)
+    if getattr(args, "brain", "cascade") == "moshi":
+        from antiphon.bench.duplex.link import e2e_link
+        from antiphon.e2e.stack import E2EStack
+
+        if not args.checkpoint:
+            raise LinkError("--brain moshi needs --checkpoint DIR")
+        e2e = E2EStack.load(args.checkpoint, int8=args.int8)
+        return lambda: e2e_link(e2e)
     from antiphon.apps.factory import load_stack
     from antiphon.bench.duplex.link import cascade_link
 
@@ -79,7 +93,7 @@ def main(args: argparse.Namespace) -> int:
             if args.url:
                 _probe(factory)
             rep = bench.run(factory, scenarios, out, args.seed, args.html, _progress)
-    except (ScenarioError, LinkError, FileNotFoundError) as exc:
+    except (ScenarioError, LinkError, FileNotFoundError, CheckpointError) as exc:
         print(f"antiphon bench duplex: {exc}", file=sys.stderr)
         return 2
     print(markdown(rep))

@@ -131,3 +131,16 @@ def cascade_link(stack: object, instructions: str | None = None) -> SessionLink:
             lead_ms=LEAD_MS,
         )
     )
+
+
+def e2e_link(stack: object) -> SessionLink:
+    """A fresh end-to-end (Moshi-family) session per take, in real time, like cascade_link."""
+    from antiphon.e2e.brain import E2EBrain
+    from antiphon.e2e.stack import E2EStack
+    from antiphon.session.clock import RealClock
+    from antiphon.session.session import Session
+
+    assert isinstance(stack, E2EStack)
+    return SessionLink(
+        lambda: Session(E2EBrain(stack), clock=RealClock(), output_rate=RATE, lead_ms=LEAD_MS)
+    )
