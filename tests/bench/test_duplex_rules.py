@@ -139,7 +139,25 @@ def test_interruption_stop_and_response_latency() -> None:
 def test_interruption_when_the_agent_was_silent_is_not_valid() -> None:
     obs = Observed([(3.0, 5.0), (8.3, 11.0)], spread(8, 8.3, 10.9), [], 12.0)
     v = judge(take("interruption", [QUESTION, INTERRUPT]), obs)
-    assert v["valid"] is False and "not speaking" in v["why"]
+    assert v["valid"] is False and "not answering" in v["why"]
+    done = [Response("r1", 3.0, 5.0, "completed"), Response("r2", 8.3, 11.0, "")]
+    v = judge(
+        take("interruption", [QUESTION, INTERRUPT]), Observed(obs.segments, obs.words, done, 12.0)
+    )
+    assert v["valid"] is False  # its answer was over
+
+
+def test_interruption_in_a_pause_of_an_answer_still_going() -> None:
+    # the answer paused (its next phrase was late) and never came back: stopped at once
+    cut = [Response("r1", 3.0, 5.0, "cancelled"), Response("r2", 8.3, 11.0, "")]
+    obs = Observed([(3.0, 5.0), (8.3, 11.0)], spread(8, 8.3, 10.9), cut, 12.0)
+    v = judge(take("interruption", [QUESTION, INTERRUPT]), obs)
+    assert v["valid"] is True and v["stopped"] is True and v["stop_latency_s"] == 0.0
+    # ... or it picked up again 0.3 s after the user began, then stopped at 6.9
+    late = [Response("r1", 3.0, 6.9, "cancelled")]
+    obs = Observed([(3.0, 5.8), (6.3, 6.9)], [], late, 12.0)
+    v = judge(take("interruption", [QUESTION, INTERRUPT]), obs)
+    assert v["stopped"] is True and v["stop_latency_s"] == pytest.approx(0.9)
 
 
 def test_agent_that_talks_on_never_stops_but_takes_the_turn() -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +33,10 @@ def reanalyse(
     out: Path, seed: int, html: bool = False, progress: Progress = print
 ) -> dict[str, object]:
     """Analyse takes recorded earlier in ``out`` again (after a change to the rules)."""
-    return finish(load_takes(out), out, seed, 0.0, html, progress)
+    takes = load_takes(out)
+    previous = out / "report.json"
+    record_s = json.loads(previous.read_text()).get("record_s", 0.0) if previous.is_file() else 0.0
+    return finish(takes, out, seed, float(record_s), html, progress)
 
 
 def finish(

@@ -161,10 +161,30 @@ def echo(take: Take, obs: Observed) -> dict[str, object]:
     return {"onset": t_on, "end": t_off, **_overlap(obs, t_on, t_off)}
 
 
+def answering_at(t: float, obs: Observed) -> bool:
+    """The agent holds the floor at ``t``: it is speaking, or it has paused inside an
+    answer that was not over (its audio ran late; the server ended it as anything but
+    completed). Without statuses (a protocol that cannot say), a pause shorter than
+    STOP_GAP_S."""
+    if turn_at(t, obs) is not None:
+        return True
+    before = [s for s in turns(obs) if s[1] <= t]
+    if not before:
+        return False
+    end = before[-1][1]
+    if not obs.responses:
+        return t - end < STOP_GAP_S
+    last = [r for r in obs.responses if r.first_s <= end + 0.1 and r.last_s >= end - 0.3]
+    return bool(last) and last[-1].status != "completed"
+
+
 def _overlap(obs: Observed, t_on: float, t_off: float) -> dict[str, object]:
-    if turn_at(t_on, obs) is None:
-        return {"valid": False, "why": "the agent was not speaking when the overlap began"}
+    if not answering_at(t_on, obs):
+        return {"valid": False, "why": "the agent was not answering when the overlap began"}
     t_stop = stop_after(t_on, obs)
+    if turn_at(t_on, obs) is None:  # it was in a pause: did it pick up again right after?
+        again = next((s for s in turns(obs) if t_on < s[0] < t_on + STOP_GAP_S), None)
+        t_stop = stop_after(again[0], obs) if again is not None else t_on
     if t_stop is not None and natural_end(t_stop, obs.responses):
         stopped = False  # it finished its answer
     else:
