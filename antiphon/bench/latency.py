@@ -19,36 +19,13 @@ import numpy as np
 from antiphon.apps.demo import USER_VOICE
 from antiphon.apps.factory import load_stack, new_session
 from antiphon.audio.io import resample
+from antiphon.bench.duplex.texts import QUESTIONS as DUPLEX_QUESTIONS
 from antiphon.session.clock import RealClock
 from antiphon.session.events import Metrics, ResponseDone, UserTranscriptFinal
 from antiphon.session.scripted import Recording, Utterance, run_script
 
-QUESTIONS = [
-    "What is the capital of France?",
-    "How many days are in a week?",
-    "What color is the sky on a clear day?",
-    "Who wrote Romeo and Juliet?",
-    "What is two plus two?",
-    "What is the largest planet in our solar system?",
-    "How many legs does a spider have?",
-    "At what temperature does water boil?",
-    "What language is spoken in Spain?",
-    "What is the capital of Japan?",
-    "How many hours are in a day?",
-    "Which animal says moo?",
-    "What is the opposite of hot?",
-    "Name a fruit that is yellow.",
-    "What is the capital of Italy?",
-    "How many continents are there?",
-    "What do bees make?",
-    "Which planet is called the red planet?",
-    "What is the first month of the year?",
-    "How many minutes are in an hour?",
-    "What is the capital of Germany?",
-    "What is the tallest animal?",
-    "How many wheels does a bicycle have?",
-    "What is frozen water called?",
-]
+# the first 24 questions of the duplex set: one list, so both benches ask the same things
+QUESTIONS = DUPLEX_QUESTIONS[:24]
 STAGES = ["eot_ms", "asr_final_ms", "llm_first_token_ms", "tts_first_audio_ms"]
 PEER = "pipecat 1.14, same models, same kind of machine: ~1.8 s median (issue #2, for scale)"
 
