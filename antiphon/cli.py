@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     _register_optional(bench, "antiphon.bench.suite")  # `bench all`
     _register_optional(sub, "antiphon.codec.cli")
     _register_optional(sub, "antiphon.lm.cli")
+    _register_optional(sub, "antiphon.data.cli")
     return parser
 
 

@@ -1,0 +1,97 @@
+"""``antiphon data synth|clean``: make a training dataset, or clean real recordings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("data", help="training data: synthetic dialogues, cleaning")
+    sub = p.add_subparsers(dest="data_command", required=True)
+
+    s = sub.add_parser("synth", help="synthetic two-party full-duplex dialogues")
+    s.add_argument("out_dir", metavar="OUT_DIR")
+    s.add_argument("--dialogues", type=int, default=10)
+    s.add_argument("--seed", type=int, default=0)
+    src = s.add_mutually_exclusive_group()
+    src.add_argument("--scripts", metavar="FILE", help=".txt (user:/agent: lines) or .jsonl")
+    src.add_argument("--llm-scripts", action="store_true", help="write scripts with the local LLM")
+    s.add_argument("--llm", choices=["qwen", "smollm2"], default="qwen", help="for --llm-scripts")
+    s.add_argument("--heldout-fraction", type=float, default=0.1)
+    s.add_argument("--max-seconds", type=float, default=None, help="cap each dialogue's length")
+    s.add_argument("--max-turns", type=int, default=None, help="first N turns of each script")
+    s.add_argument(
+        "--alignment",
+        choices=["whisper", "proportional"],
+        default="whisper",
+        help="word timing: Whisper word timestamps, or by character count only (fast)",
+    )
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_synth)
+
+    c = sub.add_parser("clean", help="transcribe recordings with 3 ASR systems, keep by agreement")
+    c.add_argument("input", metavar="IN_DIR_OR_MANIFEST")
+    c.add_argument("out_dir", metavar="OUT_DIR")
+    c.add_argument("--min-confidence", type=float, default=0.5)
+    c.add_argument("--drop", action="store_true", help="leave out (not just mark) low ones")
+    c.add_argument("--systems", default="whisper-tiny.en,whisper-base,pocketsphinx")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=_clean)
+
+
+def _fail(msg: str) -> int:
+    print(f"data: {msg}", file=sys.stderr)
+    return 2
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from antiphon.data.manifest import ManifestError
+    from antiphon.data.scripts import ScriptError
+    from antiphon.data.synth import SynthConfig, format_summary, synth_dataset
+    from antiphon.data.voices import VoiceError
+    from antiphon.models import ModelNotFound
+
+    cfg = SynthConfig(
+        dialogues=args.dialogues,
+        seed=args.seed,
+        scripts_file=args.scripts,
+        llm_scripts=args.llm_scripts,
+        llm_model=args.llm,
+        heldout_fraction=args.heldout_fraction,
+        max_seconds=args.max_seconds,
+        max_turns=args.max_turns,
+        alignment=args.alignment,
+    )
+    try:
+        summary = synth_dataset(args.out_dir, cfg, progress=not args.quiet)
+    except (ScriptError, ManifestError, VoiceError, ModelNotFound, ValueError) as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write to {args.out_dir}: {exc.strerror or exc}")
+    print(format_summary(summary))
+    print(f"wrote {Path(args.out_dir) / 'manifest.jsonl'}")
+    return 0
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from antiphon.audio.io import AudioFormatError
+    from antiphon.data.clean import CleanError, clean_recordings, format_clean_summary
+    from antiphon.models import ModelNotFound
+
+    try:
+        summary = clean_recordings(
+            args.input,
+            args.out_dir,
+            systems=[s.strip() for s in args.systems.split(",") if s.strip()],
+            min_confidence=args.min_confidence,
+            drop=args.drop,
+            progress=not args.quiet,
+        )
+    except (CleanError, AudioFormatError, ModelNotFound, ValueError) as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write to {args.out_dir}: {exc.strerror or exc}")
+    print(format_clean_summary(summary))
+    return 0

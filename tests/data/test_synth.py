@@ -1,0 +1,135 @@
+"""Synthetic dialogues: layout on two channels, word timing, determinism, summary."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from antiphon.data.align import match_whisper
+from antiphon.data.layout import TimingConfig
+from antiphon.data.manifest import DialogueRecord, load_manifest
+from antiphon.data.synth import SynthConfig, synth_dataset
+from antiphon.data.text_stream import num_frames_for, text_stream
+
+pytestmark = pytest.mark.models
+
+# every turn change overlaps, every long turn gets a backchannel, every comma a pause
+FORCED = TimingConfig(
+    p_overlap=1.0, p_interrupt=0.0, p_backchannel=1.0, backchannel_min_turn_s=1.2, p_pause=1.0
+)
+CFG = SynthConfig(dialogues=2, seed=7, max_turns=3, heldout_fraction=0.5, timing=FORCED)
+TOL = 0.005  # seconds: manifest times are rounded to the millisecond
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("synth") / "ds"
+    return out, synth_dataset(out, CFG, progress=False)
+
+
+def spans(rec: DialogueRecord, speaker: str) -> list[tuple[float, float]]:
+    return [(t.start, t.end) for t in rec.turns if t.speaker == speaker]
+
+
+def test_files_follow_the_contract(dataset: tuple[Path, dict]) -> None:
+    root, summary = dataset
+    records = load_manifest(root)  # validates keys, spans and each WAV's rate/channels/length
+    assert [r.id for r in records] == ["d00000", "d00001"]
+    for rec in records:
+        info = sf.info(str(rec.audio_path(root)))
+        assert (info.samplerate, info.channels, info.subtype) == (24000, 2, "PCM_16")
+        assert rec.voices["agent"] == "piper:joe" and rec.voices["user"] != "piper:joe"
+    assert summary["dialogues"] == 2 and summary["seed"] == 7
+    assert json.loads((root / "summary.json").read_text())["turns"] == summary["turns"]
+
+
+def test_each_channel_is_silent_outside_its_speakers_turns(dataset: tuple[Path, dict]) -> None:
+    root, _ = dataset
+    for rec in load_manifest(root):
+        audio, rate = sf.read(str(rec.audio_path(root)), dtype="float32")
+        t = np.arange(len(audio)) / rate
+        for ch, speaker in enumerate(("agent", "user")):
+            inside = np.zeros(len(audio), bool)
+            for start, end in spans(rec, speaker):
+                inside |= (t >= start - TOL) & (t <= end + TOL)
+                seg = audio[int(start * rate) : int(end * rate), ch]
+                assert np.sqrt(np.mean(seg**2)) > 0.01, (rec.id, speaker, start)  # speech there
+            assert np.max(np.abs(audio[~inside, ch]), initial=0.0) == 0.0, (rec.id, speaker)
+
+
+def test_forced_overlaps_backchannels_and_pauses_happen(dataset: tuple[Path, dict]) -> None:
+    root, summary = dataset
+    assert summary["overlapping_turn_starts"] >= 2 and summary["gap_s"]["negative_fraction"] == 1.0
+    assert summary["overlap_seconds"] > 0.1
+    assert summary["pauses_in_turns"] >= 1
+    assert summary["backchannels"] >= 1
+    kinds = {t.kind for rec in load_manifest(root) for t in rec.turns}
+    assert "backchannel" in kinds
+    for rec in load_manifest(root):  # the audio really overlaps where the turns do
+        audio, _ = sf.read(str(rec.audio_path(root)), dtype="float32")
+        both = (np.abs(audio[:, 0]) > 0) & (np.abs(audio[:, 1]) > 0)
+        assert both.sum() > 0.05 * 24000
+
+
+def test_words_lie_inside_their_turns_and_feed_the_text_stream(
+    dataset: tuple[Path, dict],
+) -> None:
+    root, summary = dataset
+    for rec in load_manifest(root):
+        for speaker in ("agent", "user"):
+            words = rec.words[speaker]
+            assert words, (rec.id, speaker)
+            text = " ".join(t.text for t in rec.turns if t.speaker == speaker).split()
+            assert sorted(w.word for w in words) == sorted(text)  # script words, none lost
+            for w in words:
+                assert any(s - TOL <= w.start <= w.end <= e + TOL for s, e in spans(rec, speaker))
+            assert all(a.end <= b.start + TOL for a, b in zip(words, words[1:], strict=False))
+
+        class CharTok:  # one token per character keeps the check independent of a vocabulary
+            def encode(self, text: str) -> list[int]:
+                return [ord(c) for c in text]
+
+        n = num_frames_for(rec.num_samples)
+        toks = text_stream(rec.words["agent"], CharTok(), n, padding_id=-1, end_padding_id=-2)
+        assert sum(t >= 0 for t in toks) == sum(len(w.word) for w in rec.words["agent"])
+    assert summary["alignment"]["whisper"] >= 1  # Whisper timed most turns
+
+
+def test_same_seed_gives_identical_files(dataset: tuple[Path, dict], tmp_path: Path) -> None:
+    root, _ = dataset
+    again = tmp_path / "again"
+    synth_dataset(again, CFG, progress=False)
+    assert (again / "manifest.jsonl").read_bytes() == (root / "manifest.jsonl").read_bytes()
+    for rec in load_manifest(root):
+        assert rec.audio_path(again).read_bytes() == rec.audio_path(root).read_bytes()
+
+
+def test_interruptions_cut_the_previous_turn_and_its_words(tmp_path: Path) -> None:
+    timing = TimingConfig(p_interrupt=1.0, p_backchannel=0.0, p_pause=0.0)
+    cfg = replace(CFG, dialogues=1, max_turns=4, alignment="proportional", timing=timing, seed=3)
+    summary = synth_dataset(tmp_path, cfg, progress=False)
+    rec = load_manifest(tmp_path)[0]
+    main = [t for t in rec.turns if t.kind != "backchannel"]
+    assert summary["interruptions"] >= 1
+    for prev, nxt in zip(main, main[1:], strict=False):
+        if nxt.kind == "interruption":
+            assert nxt.start < prev.end  # the interrupted speaker goes on briefly, then stops
+            cut_words = [w for w in rec.words[prev.speaker] if prev.start <= w.start < prev.end]
+            assert " ".join(w.word for w in cut_words) == prev.text
+            assert all(w.end <= prev.end + TOL for w in cut_words)
+
+
+def test_whisper_matching_needs_every_script_word() -> None:
+    whisper = [("Most", 0.0, 0.2), ("pasta", 0.2, 0.6), ("needs", 0.6, 0.8), ("9", 0.8, 1.5)]
+    timed = match_whisper(["most", "pasta", "needs", "nine"], whisper)  # digits match words
+    assert timed is not None and timed[-1] == ("nine", 0.8, 1.5)
+    assert match_whisper(["most", "pasta", "needs", "nine", "minutes"], whisper) is None  # missing
+    two_in_one = [*whisper[:3], ("9-11", 0.8, 1.5)]  # two script words in one: no boundary
+    assert match_whisper(["most", "pasta", "needs", "nine", "eleven"], two_in_one) is None
+    timed = match_whisper(["Most", "pasta,", "needs"], whisper[:3])
+    assert timed == [("Most", 0.0, 0.2), ("pasta,", 0.2, 0.6), ("needs", 0.6, 0.8)]
