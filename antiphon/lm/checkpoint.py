@@ -4,9 +4,12 @@ A folder holds the LM weights (``model.safetensors``, bf16 in the releases, dept
 attention projections fused across steps as ``in_proj_weight``/``out_proj.weight``), the
 SentencePiece text tokenizer (``tokenizer_spm_32k_3.model``), the Mimi codec
 (``tokenizer-e351c8d8-checkpoint125.safetensors``) and optionally ``config.json`` (the moshi
-``LMModel`` keyword layout; without one, the released 7B configuration is assumed). Our own
-checkpoints write that same layout (so the reference can read them too) and also keep
-the config in the safetensors header. Every problem is reported with the file or key at fault.
+``LMModel`` keyword layout; without one, the config in the weights' safetensors header, else
+the released 7B configuration). Our own checkpoints write that same layout (so the
+reference can read them too) and also keep the config in the safetensors header; a config
+with antiphon-only options (text-LLM backbone, dual resolution) has no released layout, so
+its folder has no ``config.json`` and the header alone carries it. Every problem is reported
+with the file or key at fault.
 """
 
 from __future__ import annotations
@@ -65,9 +68,9 @@ def find_checkpoint(folder: str | Path) -> CheckpointFiles:
     if missing:
         raise CheckpointError(f"checkpoint folder {root} lacks: {', '.join(missing)}")
     try:
-        config = LMConfig.from_moshi(raw) if raw else LMConfig()
+        config = LMConfig.from_moshi(raw) if raw else header_config(paths["LM weights"])
     except (ConfigError, TypeError) as exc:
-        raise CheckpointError(f"{cfg_path}: {exc}") from exc
+        raise CheckpointError(f"{cfg_path if raw else paths['LM weights']}: {exc}") from exc
     return CheckpointFiles(
         root,
         paths["LM weights"],
@@ -123,6 +126,16 @@ def read_state(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
         raise CheckpointError(f"cannot read {path} as safetensors: {exc}") from exc
 
 
+def header_config(path: Path) -> LMConfig:
+    """The ``LMConfig`` in our safetensors header; the released 7B one if there is none."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"cannot read {path} as safetensors: {exc}") from exc
+    return LMConfig.from_json(meta[CONFIG_KEY]) if CONFIG_KEY in meta else LMConfig()
+
+
 def load_lm(
     path: str | Path,
     config: LMConfig | None = None,
@@ -147,11 +160,16 @@ def load_lm(
 
 
 def save_lm(model: LMModel, folder: str | Path, dtype: torch.dtype = torch.bfloat16) -> Path:
-    """Write ``model.safetensors`` (released layout, config in the header) and ``config.json``."""
+    """Write ``model.safetensors`` (released layout, config in the header) and ``config.json``
+    (only where the config has a released layout)."""
     root = Path(folder)
     root.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to(dtype).contiguous().cpu() for k, v in model.state_dict().items()}
     path = root / LM_NAME
     save_file(fuse_steps(state), str(path), metadata={CONFIG_KEY: model.config.to_json()})
-    (root / "config.json").write_text(json.dumps(model.config.to_moshi(), indent=2) + "\n")
+    cfg_path = root / "config.json"
+    if model.config.released_layout_problems():
+        cfg_path.unlink(missing_ok=True)  # a stale one would override the header
+    else:
+        cfg_path.write_text(json.dumps(model.config.to_moshi(), indent=2) + "\n")
     return path

@@ -35,6 +35,17 @@ _IGNORED_RAW_KEYS = {
 }
 
 
+# Fields added by antiphon (text-LLM initialisation, dual resolution): not in config.json.
+_EXTENSIONS = (
+    "qkv_bias",
+    "ffn_hidden",
+    "speech_layers",
+    "freeze_backbone",
+    "frames_per_step",
+    "frame_head_layers",
+)
+
+
 class ConfigError(ValueError):
     """A configuration antiphon's LM cannot build (names the offending key)."""
 
@@ -66,6 +77,13 @@ class LMConfig:
     depformer_weights_per_step: bool = True
     depformer_kv_repeat: int | None = None  # None: same as kv_repeat (the reference's rule)
     norm_eps: float = 1e-8  # "rms_norm_f32" of the released models
+    # Extensions beyond the released layout (docs/training.md); the defaults are Moshi's.
+    qkv_bias: bool = False  # biases on the temporal q/k/v projections (Qwen2 backbones)
+    ffn_hidden: int | None = None  # temporal SwiGLU width; None: from hidden_scale (released)
+    speech_layers: int = 0  # trainable temporal layers appended after the num_layers ones
+    freeze_backbone: bool = False  # the first num_layers temporal layers get no gradient
+    frames_per_step: int = 1  # dual resolution: the temporal transformer steps once per group
+    frame_head_layers: int = 2  # layers of the per-frame head when frames_per_step > 1
 
     def __post_init__(self) -> None:
         if len(self.delays) != self.n_q + 1:
@@ -91,6 +109,26 @@ class LMConfig:
                 f"depformer_num_heads={self.depformer_num_heads} not divisible by"
                 f" depformer_kv_repeat={self.depth_kv_repeat}"
             )
+        for name, value, low in (
+            ("ffn_hidden", self.ffn_hidden, 1),
+            ("speech_layers", self.speech_layers, 0),
+            ("frames_per_step", self.frames_per_step, 1),
+            ("frame_head_layers", self.frame_head_layers, 1),
+        ):
+            if value is not None and (isinstance(value, bool) or value < low):
+                raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+
+    def released_layout_problems(self) -> list[str]:
+        """Options of this config that the released ``config.json`` layout cannot express."""
+        defaults = LMConfig()
+        problems = [
+            f"{name}={getattr(self, name)!r}"
+            for name in _EXTENSIONS
+            if getattr(self, name) != getattr(defaults, name)
+        ]
+        if self.norm_eps not in (1e-8, 1e-5):
+            problems.append(f"norm_eps={self.norm_eps!r} (released: 1e-8 or 1e-5)")
+        return problems
 
     @property
     def depth_kv_repeat(self) -> int:
@@ -166,14 +204,20 @@ class LMConfig:
             )
         if "delays" in kwargs:
             kwargs["delays"] = tuple(kwargs["delays"])
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls)} - set(_EXTENSIONS)
         unknown = sorted(set(kwargs) - known)
         if unknown:
             raise ConfigError(f"unsupported Moshi config keys: {', '.join(unknown)}")
         return cls(**kwargs)
 
     def to_moshi(self) -> dict[str, Any]:
-        """The moshi ``LMModel`` kwargs of this configuration (released config.json layout)."""
+        """The moshi ``LMModel`` kwargs of this configuration (released config.json layout);
+        ConfigError for antiphon-only options (those live in our safetensors header)."""
+        problems = self.released_layout_problems()
+        if problems:
+            raise ConfigError(
+                "not expressible in the released Moshi layout: " + ", ".join(problems)
+            )
         return {
             "dim": self.dim,
             "text_card": self.text_card,

@@ -5,7 +5,8 @@ undoes them on the way out, as the reference ``LMGen`` does: the user's codes ar
 ``delay`` slots ahead, the model reads the current slot (start tokens while a stream is still
 inside its delay), samples text first and then the agent's codebooks with the depth
 transformer, and the frame that is complete on every stream is returned ``max_delay`` steps
-later. Extension points: ``condition`` (a tensor added to the input embeddings, for
+later (a dual-rate model buffers a group of frames inside ``GenState.dual``, same
+interface). Extension points: ``condition`` (a tensor added to the input embeddings, for
 sum-conditioning) and ``text_logits_hook`` / ``audio_logits_hook`` (e.g. classifier-free
 guidance) run before sampling.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from antiphon.lm.dual_rate import DualRateState
 from antiphon.lm.layers import UNGENERATED, ZERO_TOKEN
 from antiphon.lm.model import LMModel
 from antiphon.lm.sampling import SamplingParams, sample_token
@@ -35,6 +37,7 @@ class GenState:
     kv: KVCacheState
     tokens: torch.Tensor  # [B, K, max_delay + 2] ring of delayed tokens
     offsets: torch.Tensor  # [B] frames since each item's reset
+    dual: DualRateState | None = None  # the per-frame head's state (frames_per_step > 1)
 
     @property
     def batch_size(self) -> int:
@@ -42,6 +45,8 @@ class GenState:
 
     def reset(self, mask: torch.Tensor | None = None) -> None:
         m = full_mask(mask, self.batch_size, self.offsets.device)
+        if self.dual is not None:
+            self.dual.reset(m)  # first: it refuses a reset in the middle of a group
         self.kv.reset(m)
         self.offsets.masked_fill_(m, 0)
         self.tokens.masked_fill_(m.view(-1, 1, 1), UNGENERATED)
@@ -89,7 +94,11 @@ class LMGenerator:
             device=device,
         )
         offsets = torch.zeros(batch_size, dtype=torch.long, device=device)
-        return GenState(self.model.transformer.init_state(batch_size), tokens, offsets)
+        kv = self.model.transformer.init_state(batch_size)
+        dual = self.model.dual
+        like = self.model.text_emb.weight  # embeddings stay float under int8
+        head = None if dual is None else dual.init_state(batch_size, like)
+        return GenState(kv, tokens, offsets, head)
 
     def check_user_tokens(self, user: torch.Tensor, batch_size: int) -> torch.Tensor:
         c = self.model.config
@@ -123,11 +132,15 @@ class LMGenerator:
         warming = state.offsets.view(-1, 1, 1) <= self._delays.view(1, -1, 1)
         inputs = torch.where(warming, self._initial, inputs)
 
-        hidden, text_logits = (
-            model.text_step(inputs, state.kv)
-            if self.condition is None
-            else (self._conditioned_text_step(inputs, state.kv))
-        )
+        if state.dual is not None:  # dual resolution: the head steps, the backbone per group
+            x = model.embed(inputs)
+            if self.condition is not None:
+                x = x + self.condition.to(x)
+            hidden, text_logits = model.frame_step(x, state.kv, state.dual)
+        elif self.condition is None:
+            hidden, text_logits = model.text_step(inputs, state.kv)
+        else:
+            hidden, text_logits = self._conditioned_text_step(inputs, state.kv)
         text_logits = text_logits[:, 0, 0]
         if self.text_logits_hook is not None:
             text_logits = self.text_logits_hook(text_logits)

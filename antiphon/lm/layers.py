@@ -2,7 +2,7 @@
 
 * ``RMSNormF32``: RMS norm computed in float32 (``alpha`` gain ``[1, 1, dim]``), so a bf16
   model normalises exactly like the float32 one.
-* ``Gating``: SiLU-gated FFN (``linear_in`` → 2 halves, ``linear_out``), no biases.
+* ``Gating``: SiLU-gated FFN (``linear_in`` → 2 halves: gate, up; ``linear_out``), no biases.
 * ``ZeroEmbedding``: embedding where token -1 (the "zero" token) embeds to exactly 0.
 * ``StepLinears``: a list of linears, one per depth step (``weights_per_step``) or one shared.
 """
@@ -37,9 +37,10 @@ def gating_hidden(dim: int, dim_feedforward: int) -> int:
 
 
 class Gating(nn.Module):
-    def __init__(self, dim: int, dim_feedforward: int) -> None:
+    def __init__(self, dim: int, dim_feedforward: int, hidden: int | None = None) -> None:
         super().__init__()
-        hidden = gating_hidden(dim, dim_feedforward)
+        # ``hidden`` overrides the released sizing rule (text-LLM backbones: Qwen2's 4864)
+        hidden = gating_hidden(dim, dim_feedforward) if hidden is None else hidden
         self.linear_in = nn.Linear(dim, 2 * hidden, bias=False)
         self.linear_out = nn.Linear(hidden, dim, bias=False)
 

@@ -7,7 +7,12 @@ unchanged: ``emb.N``, ``text_emb``, ``transformer.layers.N``, ``out_norm``, ``te
 
 * ``forward(codes)``: batch/teacher-forced training pass on undelayed codes ``[B, K, T]``;
   returns logits aligned with the codes plus validity masks (the reference's contract).
-* ``text_step`` / ``depth_step``: the streaming pieces that ``antiphon.lm.generate`` drives.
+* ``text_step`` / ``depth_step``: the streaming pieces that ``antiphon.lm.generate`` drives
+  (``frame_step`` instead of ``text_step`` for dual resolution, ``frames_per_step > 1``).
+
+Extensions (defaults off, docs/training.md): ``speech_layers`` new temporal layers after a
+text-initialised backbone (``freeze_backbone``: those get no gradient), and ``dual``, the
+per-frame head of the dual-resolution variant (``antiphon.lm.dual_rate``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from torch import nn
 
 from antiphon.lm.config import LMConfig
 from antiphon.lm.delays import delay_sequence, undelay_sequence
+from antiphon.lm.dual_rate import DualRateHead, DualRateState
 from antiphon.lm.layers import ZERO_TOKEN, RMSNormF32, ZeroEmbedding
 from antiphon.lm.transformer import DepthKV, DepthTransformer, TemporalTransformer
 from antiphon.nn.kv_cache import KVCacheState
@@ -45,12 +51,14 @@ class LMModel(nn.Module):
         self.transformer = TemporalTransformer(
             c.dim,
             c.num_heads,
-            c.num_layers,
+            c.num_layers + c.speech_layers,
             c.dim_feedforward,
             c.context,
             c.max_period,
             c.kv_repeat,
             c.norm_eps,
+            c.qkv_bias,
+            c.ffn_hidden,
         )
         self.out_norm = RMSNormF32(c.dim, c.norm_eps)
         self.text_linear = nn.Linear(c.dim, c.text_card, bias=False)
@@ -75,8 +83,12 @@ class LMModel(nn.Module):
         self.linears = nn.ModuleList(
             nn.Linear(c.depformer_dim, c.card, bias=False) for _ in range(c.dep_q)
         )
+        self.dual = DualRateHead(c) if c.frames_per_step > 1 else None
         self._fused_in: tuple[tuple[tuple[int, int], ...], torch.Tensor] | None = None
         self.reset_parameters()
+        if c.freeze_backbone:
+            for layer in self.transformer.layers[: c.num_layers]:
+                layer.requires_grad_(False)
 
     # --- special tokens ---
     @property
@@ -118,8 +130,23 @@ class LMModel(nn.Module):
         self, tokens: torch.Tensor, state: KVCacheState | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Temporal pass on delayed tokens ``[B, K, T]``: (hidden ``[B, T, dim]``,
-        text logits ``[B, 1, T, text_card]``)."""
-        h = self.out_norm(self.transformer(self.embed(tokens), state))
+        text logits ``[B, 1, T, text_card]``). Dual resolution: batch only (no ``state``)."""
+        if self.dual is None:
+            h = self.out_norm(self.transformer(self.embed(tokens), state))
+        elif state is None:
+            h = self.out_norm(self.dual(self.embed(tokens), self.transformer))
+        else:
+            raise ValueError("a dual-rate model streams with frame_step, not text_step")
+        return h, self.text_linear(h)[:, None]
+
+    def frame_step(
+        self, x: torch.Tensor, kv: KVCacheState, state: DualRateState
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Dual resolution, streaming: one frame's input embedding ``[B, 1, dim]`` ->
+        (hidden ``[B, 1, dim]``, text logits ``[B, 1, 1, text_card]``)."""
+        if self.dual is None:
+            raise ValueError("frame_step needs frames_per_step > 1")
+        h = self.out_norm(self.dual.step(x, state, kv, self.transformer))
         return h, self.text_linear(h)[:, None]
 
     # --- depth transformer ---

@@ -29,13 +29,15 @@ from antiphon.nn.transformer import causal_mask
 
 
 class LMAttention(nn.Module):
-    def __init__(self, dim: int, num_heads: int, kv_repeat: int, num_weights: int) -> None:
+    def __init__(
+        self, dim: int, num_heads: int, kv_repeat: int, num_weights: int, bias: bool = False
+    ) -> None:
         super().__init__()
         self.num_heads = num_heads
         self.kv_heads = num_heads // kv_repeat
         self.head_dim = dim // num_heads
         out = dim + 2 * self.kv_heads * self.head_dim
-        self.in_projs = nn.ModuleList(nn.Linear(dim, out, bias=False) for _ in range(num_weights))
+        self.in_projs = nn.ModuleList(nn.Linear(dim, out, bias=bias) for _ in range(num_weights))
         self.out_projs = nn.ModuleList(nn.Linear(dim, dim, bias=False) for _ in range(num_weights))
 
     def qkv(
@@ -83,14 +85,16 @@ class LMLayer(nn.Module):
         kv_repeat: int = 1,
         num_weights: int = 1,
         eps: float = 1e-8,
+        qkv_bias: bool = False,
+        ffn_hidden: int | None = None,
     ) -> None:
         super().__init__()
-        self.self_attn: LMAttention = LMAttention(dim, num_heads, kv_repeat, num_weights)
+        self.self_attn = LMAttention(dim, num_heads, kv_repeat, num_weights, qkv_bias)
         self.norm1 = RMSNormF32(dim, eps)
         self.norm2 = RMSNormF32(dim, eps)
         self.gating: nn.Module
         if num_weights == 1:
-            self.gating = Gating(dim, dim_feedforward)
+            self.gating = Gating(dim, dim_feedforward, ffn_hidden)
         else:
             self.gating = nn.ModuleList(Gating(dim, dim_feedforward) for _ in range(num_weights))
 
@@ -120,6 +124,8 @@ class TemporalTransformer(nn.Module):
         max_period: float,
         kv_repeat: int = 1,
         eps: float = 1e-8,
+        qkv_bias: bool = False,
+        ffn_hidden: int | None = None,
     ) -> None:
         super().__init__()
         self.context = context
@@ -127,7 +133,8 @@ class TemporalTransformer(nn.Module):
         self.head_dim = dim // num_heads
         self.kv_heads = num_heads // kv_repeat
         self.layers = nn.ModuleList(
-            LMLayer(dim, num_heads, dim_feedforward, kv_repeat, 1, eps) for _ in range(num_layers)
+            LMLayer(dim, num_heads, dim_feedforward, kv_repeat, 1, eps, qkv_bias, ffn_hidden)
+            for _ in range(num_layers)
         )
 
     def blocks(self) -> list[LMLayer]:
