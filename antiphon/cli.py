@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     _register_optional(sub, "antiphon.codec.cli")
     _register_optional(sub, "antiphon.lm.cli")
     _register_optional(sub, "antiphon.data.cli")
+    _register_optional(sub, "antiphon.train.cli")
     return parser
 
 

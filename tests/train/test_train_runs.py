@@ -1,0 +1,93 @@
+"""Micro training runs: losses go down, an interrupted run resumes to exactly the same
+weights, and the exported folders load with load_lm / load_mimi / the end-to-end stack."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import torch
+from train_helpers import codec_toml, config, lm_toml
+
+from antiphon.codec.checkpoint import load_mimi
+from antiphon.e2e.stack import E2EStack
+from antiphon.lm.checkpoint import find_checkpoint, load_lm
+from antiphon.train.run import run_training
+
+
+def _column(path: Path, name: str) -> list[float]:
+    with path.open(newline="") as f:
+        return [float(row[name]) for row in csv.DictReader(f)]
+
+
+def _final_states(out: Path) -> dict[str, dict[str, torch.Tensor]]:
+    ckpt = out / "checkpoints" / (out / "checkpoints" / "latest").read_text().strip()
+    return torch.load(ckpt, map_location="cpu", weights_only=False)["modules"]
+
+
+def _assert_same(
+    a: dict[str, dict[str, torch.Tensor]], b: dict[str, dict[str, torch.Tensor]]
+) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name].keys() == b[name].keys()
+        for key, value in a[name].items():
+            assert torch.equal(value, b[name][key]), f"{name}.{key} differs"
+
+
+def test_lm_loss_decreases_and_export_serves(assets: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "lm"
+    summary = run_training(config(lm_toml(assets, out, steps=24, eval_every=12), "lm"))
+    loss = _column(out / "train.csv", "loss")
+    assert len(loss) == 24
+    assert sum(loss[-3:]) < 0.5 * sum(loss[:3]), loss
+    text = _column(out / "train.csv", "text_loss")
+    assert sum(text[-3:]) < sum(text[:3])
+    evals = _column(out / "eval.csv", "semantic_acc")
+    assert len(evals) == 2 and 0.0 <= evals[-1] <= 1.0
+    assert set(summary["eval"]) >= {"text_loss", "text_acc", "semantic_acc", "q0_loss", "q7_loss"}
+    # the export is a released-layout folder: the LM reads back equal to the trained weights
+    folder = summary["export"]
+    files = find_checkpoint(folder)
+    trained = _final_states(out)["model"]
+    loaded = load_lm(files.lm).state_dict()
+    assert loaded.keys() == trained.keys()
+    assert all(torch.equal(loaded[k], trained[k]) for k in trained)
+    stack = E2EStack.load(folder)  # what `antiphon serve --brain moshi --checkpoint` does
+    assert stack.lm.config == files.config and stack.mimi.num_codebooks >= 8
+
+
+def test_codec_loss_decreases_and_export_loads(assets: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "codec"
+    text = codec_toml(assets, out, steps=10, batch_size=2).replace(
+        "discriminator_filters = 4", "discriminator = false"
+    )
+    summary = run_training(config(text, "codec"))
+    mel = _column(out / "train.csv", "mel")
+    assert sum(mel[-3:]) < 0.85 * sum(mel[:3]), mel
+    assert set(summary["eval"]) >= {"si_sdr", "mel_distance", "stoi"}
+    model = load_mimi(summary["export"])
+    trained = _final_states(out)["model"]
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in trained.items())
+
+
+def test_lm_resume_is_exact(assets: dict[str, Path], tmp_path: Path) -> None:
+    cfg = config(lm_toml(assets, tmp_path / "unused", steps=6, grad_accum=2), "lm")
+    run_training(cfg, tmp_path / "straight")
+    first = run_training(cfg, tmp_path / "resumed", stop_at=3)
+    assert first["step"] == 3 and first["export"] is None
+    second = run_training(cfg, tmp_path / "resumed")
+    assert second["step"] == 6 and second["export"] is not None
+    _assert_same(_final_states(tmp_path / "straight"), _final_states(tmp_path / "resumed"))
+    # the CSV log continues rather than restarting
+    assert _column(tmp_path / "resumed" / "train.csv", "step") == [1, 2, 3, 4, 5, 6]
+
+
+def test_codec_resume_is_exact_with_discriminator(assets: dict[str, Path], tmp_path: Path) -> None:
+    cfg = config(codec_toml(assets, tmp_path / "unused", steps=4, eval_every=100), "codec")
+    run_training(cfg, tmp_path / "straight")
+    run_training(cfg, tmp_path / "resumed", stop_at=2)
+    run_training(cfg, tmp_path / "resumed")
+    a, b = _final_states(tmp_path / "straight"), _final_states(tmp_path / "resumed")
+    assert set(a) == {"model", "discriminator"}
+    _assert_same(a, b)
