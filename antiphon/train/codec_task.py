@@ -160,6 +160,11 @@ class CodecTask:
     def build(self, device: torch.device) -> dict[str, nn.Module]:
         lc = self.loss_cfg
         model = MimiModel(self.mimi_config)
+        if self.cfg.model.init:  # fine-tune: e.g. the released Mimi with preset = "mimi"
+            try:
+                model = load_mimi(self.cfg.model.init, self.mimi_config).train()
+            except (OSError, ValueError) as exc:
+                raise TrainConfigError(f"{self.cfg.source}: model.init: {exc}") from exc
         disc = None
         if lc.discriminator:
             disc = MultiScaleSTFTDiscriminator(filters=lc.discriminator_filters)

@@ -39,6 +39,10 @@ class DataConfig:
 class ModelConfig:
     preset: str = "tiny"
     overrides: dict[str, Any] = field(default_factory=dict)
+    # start from weights: LM: a text LLM (.gguf, temporal transformer only; speech_layers and
+    # freeze_backbone come from the overrides) or an LM checkpoint (.safetensors or a Moshi
+    # folder); codec: a Mimi .safetensors. Empty: random init.
+    init: str = ""
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,23 @@ class LMTask:
         return len(self.train_data)
 
     def build(self, device: torch.device) -> dict[str, nn.Module]:
-        return {"model": LMModel(self.config)}
+        init = self.cfg.model.init
+        if not init:
+            return {"model": LMModel(self.config)}
+        path = Path(init)
+        try:
+            if path.suffix == ".gguf":
+                from antiphon.lm.gguf_init import init_from_gguf
+
+                c = self.config
+                model = init_from_gguf(path, c, c.speech_layers, c.freeze_backbone)
+            else:
+                lm_file = find_checkpoint(path).lm if path.is_dir() else path
+                model = load_lm(lm_file, self.config).train()
+        except (OSError, ValueError) as exc:  # GGUFError, CheckpointError, ConfigError
+            raise TrainConfigError(f"{self.cfg.source}: model.init {init}: {exc}") from exc
+        self.config = model.config  # the GGUF fixes the backbone's shape; export rebuilds it
+        return {"model": model}
 
     def batch(self, refs: list[ItemRef], device: torch.device) -> torch.Tensor:
         frames = self.cfg.data.frames

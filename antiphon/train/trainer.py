@@ -20,8 +20,6 @@ from typing import Any, Protocol
 
 import torch
 from torch import nn
-from torch.distributed.fsdp import FSDPModule
-from torch.distributed.tensor import DTensor
 
 from antiphon.train import distributed as D
 from antiphon.train.config import OptimConfig, TrainConfig
@@ -191,8 +189,11 @@ class Trainer:
         for m in self.modules.values():
             if isinstance(m, nn.parallel.DistributedDataParallel) and not last:
                 stack.enter_context(m.no_sync())
-            elif isinstance(m, FSDPModule):
-                m.set_requires_gradient_sync(last)
+            elif self.mode == "fsdp":
+                from torch.distributed.fsdp import FSDPModule  # seconds to import: only here
+
+                if isinstance(m, FSDPModule):
+                    m.set_requires_gradient_sync(last)
         return stack
 
     def train_step(self) -> dict[str, float]:
@@ -218,8 +219,11 @@ class Trainer:
             self.scaler.unscale_(opt)
             if self.cfg.optim.grad_clip > 0:
                 norm = torch.nn.utils.clip_grad_norm_(self.params[name], self.cfg.optim.grad_clip)
-                if isinstance(norm, DTensor):  # FSDP: the norm is a sharded-tensor result
-                    norm = norm.full_tensor()
+                if self.mode == "fsdp":  # the norm of sharded gradients is a DTensor
+                    from torch.distributed.tensor import DTensor
+
+                    if isinstance(norm, DTensor):
+                        norm = norm.full_tensor()
                 sums[f"grad_norm_{name}"] = float(norm)
             self.scaler.step(opt)
         self.scaler.update()

@@ -12,6 +12,7 @@ from train_helpers import codec_toml, config, lm_toml
 from antiphon.codec.checkpoint import load_mimi
 from antiphon.e2e.stack import E2EStack
 from antiphon.lm.checkpoint import find_checkpoint, load_lm
+from antiphon.lm.model import LMModel
 from antiphon.train.run import run_training
 
 
@@ -91,3 +92,29 @@ def test_codec_resume_is_exact_with_discriminator(assets: dict[str, Path], tmp_p
     a, b = _final_states(tmp_path / "straight"), _final_states(tmp_path / "resumed")
     assert set(a) == {"model", "discriminator"}
     _assert_same(a, b)
+
+
+def test_dual_rate_with_frozen_backbone_trains_and_init_continues(
+    assets: dict[str, Path], tmp_path: Path
+) -> None:
+    """The issue's variants train through the same loop: dual resolution (2 frames per
+    temporal step), a frozen backbone with an added speech layer; ``model.init`` continues
+    from an exported checkpoint."""
+    extra = "text_card = 128\nframes_per_step = 2\nspeech_layers = 1\nfreeze_backbone = true"
+    text = lm_toml(assets, tmp_path / "dual", steps=4).replace("text_card = 128", extra)
+    cfg = config(text, "lm")
+    first = run_training(cfg)
+    from antiphon.train.lm_task import lm_model_config
+
+    torch.manual_seed(cfg.run.seed)  # the trainer's initial weights
+    initial = LMModel(lm_model_config(cfg)).state_dict()
+    trained = _final_states(tmp_path / "dual")["model"]
+    frozen = [k for k in initial if k.startswith("transformer.layers.0.")]
+    speech = [k for k in initial if k.startswith("transformer.layers.1.")]
+    assert frozen and speech
+    assert all(torch.equal(initial[k], trained[k]) for k in frozen)
+    assert not all(torch.equal(initial[k], trained[k]) for k in speech)
+    assert E2EStack.load(first["export"]).lm.config.frames_per_step == 2
+    init = text.replace('preset = "tiny"', f'preset = "tiny"\ninit = "{first["export"]}"')
+    second = run_training(config(init, "lm"), tmp_path / "continued")
+    assert second["train"]["loss"] < first["train"]["loss"]
