@@ -13,10 +13,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from antiphon.data.templates import PERSONAS, TOPICS, template_script
+from antiphon.data.templates import PERSONAS, TOPICS, Persona, template_script
+
+if TYPE_CHECKING:
+    from antiphon.agent.chatml import Role
+    from antiphon.cascade.llm import ChatLLM
 
 
 class ScriptError(ValueError):
@@ -115,46 +120,69 @@ def file_scripts(scripts: list[Script]) -> Iterator[Script]:
 
 
 # --- LLM-written scripts -------------------------------------------------------------------
-_PROMPT = (
-    "Write a short spoken conversation between a user and a voice assistant about {topic}. "
-    "The assistant is {persona}. Write 4 to 6 lines, alternating, starting with the user. "
-    "Start each line with 'User:' or 'Assistant:'. Keep every line under 25 words. "
-    "Plain words only, no lists, no emojis."
+# Small chat models write stories when asked for a whole script, but they play a role well:
+# the dialogue is written one line at a time by two chat sessions over the same model, one
+# playing the user, one the assistant, each seeing the other's lines as the other role.
+_AGENT_SYSTEM = (
+    "You are a {persona} voice assistant talking with a user about {topic}. "
+    "Answer in one or two short spoken sentences, plain words, no lists."
 )
-_CLEAN = re.compile(r"[*_#`~\[\]{}<>|\\]")
+_USER_SYSTEM = (
+    "You are a person talking to a voice assistant about {topic}. Write only your next line "
+    "in the conversation: one short spoken sentence, a question or a reply."
+)
+_NOT_SPEECH = re.compile(r"[^\w\s.,?!'-]")
 
 
-def parse_llm_dialogue(text: str) -> list[tuple[str, str]]:
-    """``User: ...`` / ``Assistant: ...`` lines → turns (other lines are ignored)."""
-    turns: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        m = _LINE.match(_CLEAN.sub("", line))
-        speaker = _SPEAKER.get(m.group(1).lower()) if m else None
-        if m is None or speaker is None:
-            continue
-        words = re.sub(r"[^\w\s.,?!'-]", "", m.group(2)).strip()
-        if words and (not turns or turns[-1][0] != speaker):
-            turns.append((speaker, words))
+def spoken_line(reply: str, max_sentences: int = 2) -> str:
+    """The first sentences of a reply as plain speech ("" if nothing usable)."""
+    text = " ".join(reply.split())
+    text = re.sub(r"^\W*(user|assistant|agent|person|me|you)\s*:\s*", "", text, flags=re.I)
+    text = _NOT_SPEECH.sub("", text).strip()
+    sentences = re.findall(r"[^.?!]+[.?!]?", text)
+    return " ".join(s.strip() for s in sentences[:max_sentences] if s.strip())
+
+
+def llm_dialogue(
+    llm: ChatLLM, topic: str, persona: Persona, greeting: str, n_turns: int
+) -> list[tuple[str, str]]:
+    """The agent greets (from the persona), then the two roles take turns, user first."""
+    from antiphon.agent.chatml import Message
+
+    turns: list[tuple[str, str]] = [("agent", greeting)]
+    while len(turns) < n_turns:
+        speaker = "user" if turns[-1][0] == "agent" else "agent"
+        template = _USER_SYSTEM if speaker == "user" else _AGENT_SYSTEM
+        msgs = [Message("system", template.format(topic=topic, persona=persona.name))]
+        for s, text in turns:
+            role: Role = "assistant" if s == speaker else "user"
+            msgs.append(Message(role, text))
+        line = spoken_line(llm.complete(msgs, max_tokens=60, temperature=0.7))
+        if not line:
+            break
+        turns.append((speaker, line))
     return turns
 
 
-def llm_scripts(rng: np.random.Generator, model_path: str | Path, seed: int) -> Iterator[Script]:
-    """Scripts written by the local LLM; a reply that does not parse falls back to a template."""
-    from antiphon.agent.chatml import Message
+def llm_scripts(
+    rng: np.random.Generator,
+    model_path: str | Path,
+    seed: int,
+    max_turns: int | None = None,
+) -> Iterator[Script]:
+    """Scripts written by the local LLM; an unusable reply falls back to a template."""
     from antiphon.cascade.llm import ChatLLM
 
-    llm = ChatLLM(model_path, n_threads=2, n_ctx=1024, seed=seed)
+    # one thread: llama.cpp's spinning threads stall each other on a busy CPU (see llm.py)
+    llm = ChatLLM(model_path, n_threads=1, n_ctx=2048, seed=seed)
     while True:
         topic = TOPICS[int(rng.integers(len(TOPICS)))].name
-        persona = PERSONAS[int(rng.integers(len(PERSONAS)))].name
-        prompt = _PROMPT.format(topic=topic, persona=persona)
-        reply = llm.complete(
-            [Message("system", "You write short dialogue scripts."), Message("user", prompt)],
-            max_tokens=220,
-            temperature=0.7,
-        )
-        turns = parse_llm_dialogue(reply)
+        persona = PERSONAS[int(rng.integers(len(PERSONAS)))]
+        greeting = persona.greet[int(rng.integers(len(persona.greet)))]
+        n_turns = int(rng.integers(4, 8))
+        turns = llm_dialogue(llm, topic, persona, greeting, min(n_turns, max_turns or n_turns))
         try:
-            yield Script(f"llm:{Path(model_path).stem}/{topic}/{persona}", _check(turns, "llm"))
+            source = f"llm:{Path(model_path).stem}/{topic}/{persona.name}"
+            yield Script(source, _check(turns, "llm"))
         except ScriptError:
             yield next(template_scripts(rng))

@@ -82,7 +82,9 @@ def _script_source(cfg: SynthConfig) -> Iterator[Script] | None:
         from antiphon.models import LLM_MODELS
 
         model = LLM_MODELS[cfg.llm_model]()
-        return llm_scripts(np.random.default_rng([cfg.seed, 1 << 30]), model, cfg.seed)
+        return llm_scripts(
+            np.random.default_rng([cfg.seed, 1 << 30]), model, cfg.seed, cfg.max_turns
+        )
     return None  # templates, drawn from each dialogue's own generator
 
 

@@ -133,3 +133,24 @@ def test_whisper_matching_needs_every_script_word() -> None:
     assert match_whisper(["most", "pasta", "needs", "nine", "eleven"], two_in_one) is None
     timed = match_whisper(["Most", "pasta,", "needs"], whisper[:3])
     assert timed == [("Most", 0.0, 0.2), ("pasta,", 0.2, 0.6), ("needs", 0.6, 0.8)]
+
+
+def test_llm_written_script_is_rendered(tmp_path: Path) -> None:
+    """The small CI model (SmolLM2) writes one dialogue; Qwen is the default for real runs."""
+    timing = TimingConfig(p_backchannel=0.0, p_pause=0.0)
+    cfg = replace(CFG, dialogues=1, max_turns=3, alignment="proportional", timing=timing)
+    cfg = replace(cfg, llm_scripts=True, llm_model="smollm2", seed=1)
+    summary = synth_dataset(tmp_path, cfg, progress=False)
+    assert summary["scripts"] == {"llm": 1}
+    rec = load_manifest(tmp_path)[0]
+    assert [t.speaker for t in rec.turns] == ["agent", "user", "agent"]  # greeting, then LLM
+    assert all(rec.words[s] for s in ("agent", "user"))
+
+
+def test_llm_replies_become_plain_spoken_lines() -> None:
+    from antiphon.data.scripts import spoken_line
+
+    assert spoken_line("Assistant: **Sure!** Steep it\n for two minutes. Then rest. More.") == (
+        "Sure! Steep it for two minutes."
+    )
+    assert spoken_line("  ") == ""
