@@ -18,7 +18,7 @@ per-frame head of the dual-resolution variant (``antiphon.lm.dual_rate``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import torch
@@ -105,18 +105,25 @@ class LMModel(nn.Module):
         audio = [self.initial_token] * c.n_q
         return torch.tensor([self.text_initial_token, *audio], device=device).view(1, -1, 1)
 
-    def reset_parameters(self) -> None:
-        """Truncated normal, std 1/sqrt(fan_in) (the released models' init)."""
+    def reset_parameters(self, skip: Collection[nn.Module] = ()) -> None:
+        """Truncated normal, std 1/sqrt(fan_in) (the released models' init); norm gains 1,
+        biases 0. Modules in ``skip`` are left alone (weights about to be loaded)."""
 
         def init(weight: torch.Tensor, fan_in: int) -> None:
             std = 1 / math.sqrt(fan_in)
             nn.init.trunc_normal_(weight, 0.0, std, -3 * std, 3 * std)
 
         for m in self.modules():
+            if m in skip:
+                continue
             if isinstance(m, nn.Embedding):
                 init(m.weight, m.embedding_dim)
             elif isinstance(m, nn.Linear):
                 init(m.weight, m.in_features)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, RMSNormF32):
+                nn.init.ones_(m.alpha)
 
     # --- temporal transformer ---
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:

@@ -4,6 +4,7 @@ teacher-forced pass; G = 1 is the released model unchanged; checkpoints keep the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def test_streaming_steps_equal_the_batch_forward(g: int) -> None:
     text_logits: list[torch.Tensor] = []
     audio_logits: list[torch.Tensor] = []
 
-    def keep(store: list[torch.Tensor]):  # type: ignore[no-untyped-def]
+    def keep(store: list[torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
         def hook(logits: torch.Tensor) -> torch.Tensor:
             store.append(logits.clone())
             return logits
