@@ -19,8 +19,6 @@ class Int8Linear(nn.Module):
         super().__init__()
         if linear.in_features % 16:
             raise ValueError(f"int8 kernel needs in_features % 16 == 0, got {linear.in_features}")
-        if linear.bias is not None:
-            raise ValueError("Int8Linear supports bias-free linears only (the LM has no biases)")
         w = linear.weight.detach().float()
         scale = w.abs().amax(dim=1).clamp(min=1e-12) / 127.0
         q = torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8)
@@ -30,12 +28,18 @@ class Int8Linear(nn.Module):
         self.scale: torch.Tensor
         self.register_buffer("weight_int8", q.contiguous())
         self.register_buffer("scale", scale.to(torch.bfloat16))
+        # q/k/v biases of text-LLM backbones stay float, added after the int8 product
+        self.bias: torch.Tensor | None
+        bias = None if linear.bias is None else linear.bias.detach().float().clone()
+        self.register_buffer("bias", bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
         flat = x.reshape(-1, shape[-1]).to(torch.bfloat16)
-        y = torch._weight_int8pack_mm(flat, self.weight_int8, self.scale)
-        return y.to(x.dtype).view(*shape[:-1], self.out_features)
+        y = torch._weight_int8pack_mm(flat, self.weight_int8, self.scale).to(x.dtype)
+        if self.bias is not None:
+            y = y + self.bias.to(x.dtype)
+        return y.view(*shape[:-1], self.out_features)
 
 
 M = TypeVar("M", bound=nn.Module)

@@ -4,6 +4,7 @@ teacher-forced pass; G = 1 is the released model unchanged; checkpoints keep the
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from antiphon.lm.checkpoint import find_checkpoint, load_lm, save_lm
 from antiphon.lm.config import ConfigError, LMConfig, tiny_config
 from antiphon.lm.generate import FrameTokens, LMGenerator
 from antiphon.lm.model import LMModel
+from antiphon.lm.quantize import quantize_int8
 from antiphon.lm.sampling import SamplingParams
 
 
@@ -144,3 +146,23 @@ def test_checkpoint_keeps_the_config_in_the_header(tmp_path: Path) -> None:
     for name in ("tokenizer_spm_32k_3.model", "tokenizer-e351c8d8-checkpoint125.safetensors"):
         (tmp_path / name).write_bytes(b"")
     assert find_checkpoint(tmp_path).config == model.config
+
+
+def test_int8_dual_rate_model_with_qkv_biases_generates() -> None:
+    torch.manual_seed(0)
+    cfg = tiny_config(frames_per_step=2, frame_head_layers=1, qkv_bias=True, speech_layers=1)
+    model = LMModel(cfg).eval()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith(".bias"):
+                p.normal_()  # biases start at 0: make them count
+    q = quantize_int8(copy.deepcopy(model))
+    codes = random_codes(cfg, 1, 9, seed=2)
+    with torch.no_grad():
+        a, b = model(codes), q(codes)
+    scale = float(a.text_logits.nan_to_num(0).abs().max())
+    assert 0 < max_diff(a.text_logits, b.text_logits) < 0.1 * scale
+    gen = LMGenerator(q, SamplingParams(seed=0))
+    state = gen.init_state(1)
+    outs = [gen.step(state, torch.zeros(1, cfg.user_q, dtype=torch.long)) for _ in range(5)]
+    assert outs[-1] is not None and outs[-1].audio.shape == (1, cfg.dep_q)
