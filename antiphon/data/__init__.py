@@ -11,6 +11,7 @@ from antiphon.data.manifest import (
     Turn,
     Word,
     load_manifest,
+    read_dialogue_audio,
     write_dataset,
 )
 from antiphon.data.text_stream import TextStreamOverflow, num_frames_for, text_stream
@@ -23,6 +24,7 @@ __all__ = [
     "Word",
     "load_manifest",
     "num_frames_for",
+    "read_dialogue_audio",
     "text_stream",
     "write_dataset",
 ]

@@ -2,10 +2,12 @@
 
 Whisper tiny.en decodes the utterance with word timestamps; the script's words are matched
 to Whisper's after normalisation (so "9-11" and "nine eleven" agree). When every script word
-is found, in order, each takes the times of the Whisper word it matched ("whisper"). When
-any is missing (Whisper misheard it, or wrote "9-11" for "nine to eleven") the utterance's
-speech span is shared among the script words by character count ("proportional"). Times
-are relative to the start of the audio and always within it, in order, non-overlapping.
+is found, each takes the times of the Whisper word it matched ("whisper"). When some are
+missing (Whisper misheard them, or wrote "9-11" for "nine to eleven") the matched words
+keep Whisper's times and each run of missing words shares the time between its matched
+neighbours by character count ("proportional": at least one word was timed that way; with
+no match at all the whole utterance is). Times are relative to the start of the audio and
+always within it, in order, non-overlapping.
 """
 
 from __future__ import annotations
@@ -31,10 +33,15 @@ def proportional_words(
     return [(t, float(edges[i]), float(edges[i + 1])) for i, t in enumerate(tokens)]
 
 
-def match_whisper(
+def whisper_anchors(
     tokens: list[str], whisper_words: list[tuple[str, float, float]]
-) -> list[tuple[str, float, float]] | None:
-    """Script tokens timed by Whisper's words, or None if any token is unmatched."""
+) -> list[tuple[float, float] | None]:
+    """Per script token: the times of the Whisper word(s) it matched, or None.
+
+    A token is anchored when all its normalised units were matched, in order, to Whisper
+    words that no other script token also matched (two script words inside one Whisper
+    word, like "nine eleven" in "9-11", have no clean boundary between them).
+    """
     s_units, s_owner = [], []
     for k, tok in enumerate(tokens):
         for u in normalize_words(tok):
@@ -50,21 +57,57 @@ def match_whisper(
     for block in matcher.get_matching_blocks():
         for d in range(block.size):
             unit_to_w[block.a + d] = w_owner[block.b + d]
-    spans: dict[int, list[int]] = {}
+    spans: dict[int, list[int | None]] = {}
     for unit, owner in enumerate(s_owner):
-        if unit not in unit_to_w:
-            return None
-        spans.setdefault(owner, []).append(unit_to_w[unit])
+        spans.setdefault(owner, []).append(unit_to_w.get(unit))
+    claimed: dict[int, set[int]] = {}  # whisper word -> script tokens that matched it
+    for k, ws in spans.items():
+        for w in ws:
+            if w is not None:
+                claimed.setdefault(w, set()).add(k)
+    out: list[tuple[float, float] | None] = []
+    for k in range(len(tokens)):
+        ws = spans.get(k, [None])  # a token with no letters or digits ("-") has no time
+        if any(w is None or len(claimed[w]) > 1 for w in ws):
+            out.append(None)
+            continue
+        first, last = ws[0], ws[-1]
+        assert first is not None and last is not None
+        out.append((whisper_words[first][1], whisper_words[last][2]))
+    return out
+
+
+def match_whisper(
+    tokens: list[str], whisper_words: list[tuple[str, float, float]]
+) -> list[tuple[str, float, float]] | None:
+    """Script tokens timed by Whisper's words, or None if any token is unmatched."""
+    anchors = whisper_anchors(tokens, whisper_words)
+    if any(a is None for a in anchors):
+        return None
+    return [(t, a[0], a[1]) for t, a in zip(tokens, anchors, strict=True) if a is not None]
+
+
+def fill_between_anchors(
+    tokens: list[str], anchors: list[tuple[float, float] | None], duration: float
+) -> list[tuple[str, float, float]]:
+    """Anchored tokens keep their times; each run of unanchored tokens shares the time
+    between its anchored neighbours (or the audio's edges) by character count."""
     out: list[tuple[str, float, float]] = []
-    last_w = -1
-    for k, tok in enumerate(tokens):
-        if k not in spans:  # a token with no letters or digits ("-"): no time of its own
-            return None
-        ws = spans[k]
-        if ws[0] <= last_w:  # two script words inside one Whisper word: no clean boundary
-            return None
-        last_w = ws[-1]
-        out.append((tok, whisper_words[ws[0]][1], whisper_words[ws[-1]][2]))
+    k = 0
+    while k < len(tokens):
+        a = anchors[k]
+        if a is not None:
+            out.append((tokens[k], a[0], a[1]))
+            k += 1
+            continue
+        j = k
+        while j < len(tokens) and anchors[j] is None:
+            j += 1
+        lo = out[-1][2] if out else 0.0
+        nxt = anchors[j] if j < len(tokens) else None
+        hi = nxt[0] if nxt is not None else duration
+        out += proportional_words(tokens[k:j], lo, max(hi, lo))
+        k = j
     return out
 
 
@@ -100,13 +143,11 @@ class WordAligner:
         duration = len(audio) / RATE
         if not tokens:
             return [], "proportional"
-        timed = None
+        anchors: list[tuple[float, float] | None] = [None] * len(tokens)
         if self._model is not None and len(tokens) > 1:
-            timed = match_whisper(tokens, self.whisper_words(audio))
-        method = "whisper" if timed is not None else "proportional"
-        if timed is None:
-            timed = proportional_words(tokens, 0.0, duration)
-        return _tidy(timed, duration), method
+            anchors = whisper_anchors(tokens, self.whisper_words(audio))
+        method = "whisper" if all(a is not None for a in anchors) else "proportional"
+        return _tidy(fill_between_anchors(tokens, anchors, duration), duration), method
 
 
 def _tidy(timed: list[tuple[str, float, float]], duration: float) -> list[Word]:

@@ -215,6 +215,17 @@ def _check_audio(rec: DialogueRecord, root: Path, where: str) -> None:
         )
 
 
+def read_dialogue_audio(root: str | Path, record: DialogueRecord) -> np.ndarray:
+    """(num_samples, 2) float32: channel 0 agent, channel 1 user."""
+    audio, rate = sf.read(str(record.audio_path(root)), dtype="float32", always_2d=True)
+    if rate != record.sample_rate or audio.shape != (record.num_samples, 2):
+        raise ManifestError(
+            f"{record.audio_path(root)}: {audio.shape} at {rate} Hz, manifest says "
+            f"({record.num_samples}, 2) at {record.sample_rate} Hz"
+        )
+    return audio
+
+
 # --- writing ------------------------------------------------------------------------------
 def write_dialogue_audio(root: str | Path, record: DialogueRecord, stereo: np.ndarray) -> Path:
     """Write (samples, 2) float audio as PCM16 at the record's rate and path."""

@@ -88,6 +88,12 @@ def _script_source(cfg: SynthConfig) -> Iterator[Script] | None:
     return None  # templates, drawn from each dialogue's own generator
 
 
+def _is_heldout(i: int, fraction: float) -> bool:
+    """Every (1/fraction)-th dialogue: an exact share, and dialogue i's split never depends
+    on how many dialogues were asked for."""
+    return int((i + 1) * fraction + 1e-9) > int(i * fraction + 1e-9)
+
+
 def synth_dataset(out_dir: str | Path, cfg: SynthConfig, progress: bool = True) -> dict[str, Any]:
     """Write the dataset folder; returns the summary (also written to summary.json)."""
     from tqdm import tqdm
@@ -121,7 +127,7 @@ def synth_dataset(out_dir: str | Path, cfg: SynthConfig, progress: bool = True) 
             turns=tuple(turn_list),
             words={k: tuple(v) for k, v in words.items()},
             voices={"agent": cfg.agent_voice, "user": user_name},
-            split="heldout" if rng.random() < cfg.heldout_fraction else "train",
+            split="heldout" if _is_heldout(i, cfg.heldout_fraction) else "train",
         )
         write_dialogue_audio(out, record, stereo)
         lines.append(manifest_line(record))

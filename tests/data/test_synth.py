@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from antiphon.data.align import match_whisper
+from antiphon.data.align import fill_between_anchors, match_whisper, whisper_anchors
 from antiphon.data.layout import TimingConfig
-from antiphon.data.manifest import DialogueRecord, load_manifest
+from antiphon.data.manifest import DialogueRecord, load_manifest, read_dialogue_audio
 from antiphon.data.synth import SynthConfig, synth_dataset
 from antiphon.data.text_stream import num_frames_for, text_stream
 
@@ -45,6 +45,9 @@ def test_files_follow_the_contract(dataset: tuple[Path, dict]) -> None:
         assert (info.samplerate, info.channels, info.subtype) == (24000, 2, "PCM_16")
         assert rec.voices["agent"] == "piper:joe" and rec.voices["user"] != "piper:joe"
     assert summary["dialogues"] == 2 and summary["seed"] == 7
+    assert [r.split for r in records] == ["train", "heldout"]  # --heldout-fraction 0.5
+    stereo = read_dialogue_audio(root, records[0])
+    assert stereo.shape == (records[0].num_samples, 2) and np.abs(stereo).max() > 0.1
     assert json.loads((root / "summary.json").read_text())["turns"] == summary["turns"]
 
 
@@ -154,3 +157,14 @@ def test_llm_replies_become_plain_spoken_lines() -> None:
         "Sure! Steep it for two minutes."
     )
     assert spoken_line("  ") == ""
+
+
+def test_unmatched_words_share_the_time_between_matched_neighbours() -> None:
+    whisper = [("Connect", 0.0, 0.4), ("to", 0.4, 0.5), ("wi-fi", 0.5, 0.9), ("now", 1.3, 1.6)]
+    tokens = ["Connect", "to", "wifi", "and", "now"]
+    anchors = whisper_anchors(tokens, whisper)
+    assert anchors[0] == (0.0, 0.4) and anchors[4] == (1.3, 1.6)
+    assert anchors[2] is None and anchors[3] is None  # "wi fi" != "wifi"; "and" not heard
+    timed = fill_between_anchors(tokens, anchors, 2.0)
+    assert timed[2][1] == 0.5 and timed[3][2] == 1.3  # the gap 0.5..1.3 is shared
+    assert timed[2][2] == pytest.approx(0.5 + 0.8 * 5 / 9)  # by characters (+1 for a space)
