@@ -71,7 +71,7 @@ def encode_dataset(
     folder.mkdir(parents=True, exist_ok=True)
     todo = [
         r
-        for r in (records or load_manifest(root))
+        for r in (load_manifest(root) if records is None else records)
         if not (folder / f"{r.id}.safetensors").is_file()
     ]
     if not todo:

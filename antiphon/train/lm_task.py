@@ -85,14 +85,13 @@ class LMTask:
             )
         self.codec, self.frame_rate = codec, mimi.frame_rate
         records = load_manifest(d.dataset)
-        # Rank 0 encodes and trains the tokenizer; the others wait and read the results.
+        # Each process encodes its share of the dialogues (one per GPU); process 0 also trains
+        # the tokenizer. All wait for each other, then read everything from the cache.
         self.tokenizer_path = Path(d.tokenizer) if d.tokenizer else out_dir / TOKENIZER_NAME
-        if env.is_main:
-            encode_dataset(d.dataset, codec, d.cache_dir, records, device=env.device)
-            if not d.tokenizer and not self.tokenizer_path.is_file():
-                train_tokenizer(
-                    self.tokenizer_path, self.config.text_card, dataset_sentences(records)
-                )
+        share = records[env.rank :: env.world]
+        encode_dataset(d.dataset, codec, d.cache_dir, share, device=env.device)
+        if env.is_main and not d.tokenizer and not self.tokenizer_path.is_file():
+            train_tokenizer(self.tokenizer_path, self.config.text_card, dataset_sentences(records))
         barrier(env)
         try:
             self.tokenizer = TextTokenizer(self.tokenizer_path, self.config)
@@ -149,7 +148,8 @@ class LMTask:
 
     @torch.no_grad()
     def evaluate(self, modules: dict[str, nn.Module], device: torch.device) -> dict[str, float]:
-        """Per-stream losses and accuracies on the first ``data.frames`` of held-out dialogues."""
+        """Per-stream losses and accuracies over whole held-out dialogues (consecutive windows
+        of ``data.frames``, the last one padded), averaged over windows."""
         n = min(self.cfg.data.eval_items, len(self.eval_data))
         if n == 0:
             return {}
@@ -157,11 +157,15 @@ class LMTask:
         was_training = model.training
         model.eval()
         sums: dict[str, list[float]] = {}
+        frames = self.cfg.data.frames
         for i in range(n):
-            codes = self.eval_data.crop(i, self.cfg.data.frames, 0).unsqueeze(0).to(device)
-            _, logs = lm_loss(model(codes), codes, self.loss_cfg, self.padding_ids)
-            for k, v in logs.items():
-                sums.setdefault(k, []).append(float(v))
+            total = self.eval_data.items[i].shape[1]
+            windows = [self.eval_data.crop(i, frames, s) for s in range(0, total, frames)]
+            for w in windows:
+                codes = w.unsqueeze(0).to(device)
+                _, logs = lm_loss(model(codes), codes, self.loss_cfg, self.padding_ids)
+                for k, v in logs.items():
+                    sums.setdefault(k, []).append(float(v))
         model.train(was_training)
         return {k: float(np.mean(v)) for k, v in sums.items()}
 
