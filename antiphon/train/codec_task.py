@@ -33,7 +33,7 @@ from antiphon.codec.discriminator import (
 from antiphon.codec.metrics import mel_distance, si_sdr_db, stoi
 from antiphon.codec.model import MimiModel
 from antiphon.codec.train_step import CodecTrainer, LossWeights
-from antiphon.data.manifest import DialogueRecord, load_manifest
+from antiphon.data.manifest import DialogueRecord, ManifestError, load_manifest
 from antiphon.train.config import CodecLossConfig, TrainConfig, TrainConfigError
 from antiphon.train.distributed import unwrap
 from antiphon.train.sampling import ItemRef
@@ -144,8 +144,11 @@ class CodecTask:
         self.cfg, self.loss_cfg = cfg, cfg.loss
         self.mimi_config = codec_model_config(cfg)
         sr = self.mimi_config.sample_rate
-        self.train_data = CodecData(cfg.data.dataset, cfg.data.train_split, sr)
-        self.eval_data = CodecData(cfg.data.dataset, cfg.data.eval_split, sr)
+        try:
+            self.train_data = CodecData(cfg.data.dataset, cfg.data.train_split, sr)
+            self.eval_data = CodecData(cfg.data.dataset, cfg.data.eval_split, sr)
+        except ManifestError as exc:
+            raise TrainConfigError(f"{cfg.source}: data.dataset: {exc}") from exc
         if not len(self.train_data):
             raise TrainConfigError(
                 f"{cfg.source}: dataset {cfg.data.dataset} has no {cfg.data.train_split!r} dialogues"

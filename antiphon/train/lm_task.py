@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from antiphon.codec.checkpoint import read_config
-from antiphon.data.manifest import load_manifest
+from antiphon.data.manifest import ManifestError, load_manifest
 from antiphon.lm.checkpoint import MIMI_NAME, TOKENIZER_NAME, find_checkpoint, load_lm, save_lm
 from antiphon.lm.config import ConfigError, LMConfig, small_config, tiny_config
 from antiphon.lm.model import LMModel
@@ -84,7 +84,10 @@ class LMTask:
                 f" (card={self.config.card}, dep_q={self.config.dep_q}, user_q={self.config.user_q})"
             )
         self.codec, self.frame_rate = codec, mimi.frame_rate
-        records = load_manifest(d.dataset)
+        try:
+            records = load_manifest(d.dataset)
+        except ManifestError as exc:
+            raise TrainConfigError(f"{cfg.source}: data.dataset: {exc}") from exc
         # Each process encodes its share of the dialogues (one per GPU); process 0 also trains
         # the tokenizer. All wait for each other, then read everything from the cache.
         self.tokenizer_path = Path(d.tokenizer) if d.tokenizer else out_dir / TOKENIZER_NAME

@@ -94,6 +94,10 @@ def test_cli_reports_bad_config_with_exit_code_2(
     assert "unknown key run.stepz" in err and str(bad) in err
     assert main(["train", "codec", str(tmp_path / "missing.toml")]) == 2
     assert "config file not found" in capsys.readouterr().err
+    nodata = tmp_path / "nodata-codec.toml"
+    nodata.write_text(f'[data]\ndataset = "{tmp_path / "none"}"\n')
+    assert main(["train", "codec", str(nodata)]) == 2
+    assert "data.dataset:" in capsys.readouterr().err
     good = tmp_path / "nodata.toml"
     good.write_text(GOOD.replace('dataset = "d"', f'dataset = "{tmp_path / "none"}"'))
     assert main(["train", "lm", str(good)]) == 2
