@@ -1,6 +1,7 @@
 """The two transformers of the Moshi LM: temporal (over frames) and depth (over codebooks).
 
-Both are pre-norm (float32 RMS norm), SiLU-gated, bias-free, key names as the reference
+Both are pre-norm (float32 RMS norm), SiLU-gated, bias-free (optional q/k/v biases and
+FFN width for text-LLM backbones, `antiphon.lm.gguf_init`), key names as the reference
 (``layers.N.self_attn.in_projs.K.weight``, ``norm1.alpha``, ``gating[.K].linear_in.weight``).
 
 * Temporal: RoPE, causal with a sliding ``context``; streaming keeps a ring KV cache of
