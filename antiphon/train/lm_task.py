@@ -152,7 +152,7 @@ class LMTask:
     @torch.no_grad()
     def evaluate(self, modules: dict[str, nn.Module], device: torch.device) -> dict[str, float]:
         """Per-stream losses and accuracies over whole held-out dialogues (consecutive windows
-        of ``data.frames``, the last one padded), averaged over windows."""
+        of ``data.frames``, the last one padded, 16 windows per batch), averaged over batches."""
         n = min(self.cfg.data.eval_items, len(self.eval_data))
         if n == 0:
             return {}
@@ -164,8 +164,8 @@ class LMTask:
         for i in range(n):
             total = self.eval_data.items[i].shape[1]
             windows = [self.eval_data.crop(i, frames, s) for s in range(0, total, frames)]
-            for w in windows:
-                codes = w.unsqueeze(0).to(device)
+            for at in range(0, len(windows), 16):  # batches of windows
+                codes = torch.stack(windows[at : at + 16]).to(device)
                 _, logs = lm_loss(model(codes), codes, self.loss_cfg, self.padding_ids)
                 for k, v in logs.items():
                     sums.setdefault(k, []).append(float(v))
