@@ -97,3 +97,26 @@ def test_clean_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     (tmp_path / "empty").mkdir()
     code, err = run_cli(["data", "clean", str(tmp_path / "empty"), str(tmp_path / "o")], capsys)
     assert code == 2 and "no audio files" in err
+
+
+@pytest.mark.models
+def test_synth_cli_renders_a_scripts_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scripts = tmp_path / "s.jsonl"
+    turns = [
+        {"speaker": "user", "text": "Is it raining?"},
+        {"speaker": "agent", "text": "No, it is sunny."},
+    ]
+    scripts.write_text(json.dumps({"turns": turns}) + "\n")
+    out = tmp_path / "ds"
+    code = main(["data", "synth", str(out), "--scripts", str(scripts), "--dialogues", "2",
+                 "--alignment", "proportional", "--quiet", "--heldout-fraction", "0"])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0 and "2 dialogues" in printed and "gaps:" in printed
+    records = load_manifest(out)
+    assert [r.split for r in records] == ["train", "train"]
+    for rec in records:  # the file's one dialogue, cycled
+        main_turns = [(t.speaker, t.text) for t in rec.turns if t.kind != "backchannel"]
+        assert main_turns[0] == ("user", "Is it raining?")
+        assert main_turns[1][0] == "agent" and "No," in main_turns[1][1]
