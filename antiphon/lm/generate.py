@@ -171,6 +171,7 @@ class LMGenerator:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         model = self.model
         assert self.condition is not None
-        x = model.embed(inputs) + self.condition.to(model.text_linear.weight)
+        x = model.embed(inputs)
+        x = x + self.condition.to(x)  # int8 linears have no .weight to take the dtype from
         h = model.out_norm(model.transformer(x, kv))
         return h, model.text_linear(h)[:, None]
