@@ -28,6 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="whisper",
         help="word timing: Whisper word timestamps, or by character count only (fast)",
     )
+    s.add_argument(
+        "--timing",
+        metavar="KEY=VALUE,...",
+        default="",
+        help="change timing distributions, e.g. p_overlap=0.3,gap_median_s=0.5,pause_s=0.2:0.6 "
+        "(fields of antiphon.data.layout.TimingConfig; ranges as LO:HI)",
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_synth)
 
@@ -47,12 +54,17 @@ def _fail(msg: str) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
+    from antiphon.data.layout import parse_timing
     from antiphon.data.manifest import ManifestError
     from antiphon.data.scripts import ScriptError
     from antiphon.data.synth import SynthConfig, format_summary, synth_dataset
     from antiphon.data.voices import VoiceError
     from antiphon.models import ModelNotFound
 
+    try:
+        timing = parse_timing(args.timing)
+    except ValueError as exc:
+        return _fail(str(exc))
     cfg = SynthConfig(
         dialogues=args.dialogues,
         seed=args.seed,
@@ -63,6 +75,7 @@ def _synth(args: argparse.Namespace) -> int:
         max_seconds=args.max_seconds,
         max_turns=args.max_turns,
         alignment=args.alignment,
+        timing=timing,
     )
     try:
         summary = synth_dataset(args.out_dir, cfg, progress=not args.quiet)

@@ -8,7 +8,10 @@ Every timing choice is drawn from the dialogue's own seeded numpy Generator:
   turn; the interrupted speaker goes on for ``continue_s`` and is cut there (fade-out),
   and the words that had not ended by the cut are dropped from its word list and text;
 - pauses inside turns (``p_pause``): a turn is split at a comma and rendered as two parts
-  with ``pause_s`` of silence between them;
+  with ``pause_s`` of silence between them (``pause_style="split"``), or spoken whole and the
+  comma's own short silence stretched to ``pause_s`` (``"stretch"``: the words before the
+  pause keep the level intonation of a sentence that goes on, as in the duplex bench's pause
+  scenarios, while parts spoken apart each end with a final fall, like a turn end);
 - backchannels (``p_backchannel``): during a long turn the listener says "uh-huh",
   "yeah", ... where its own channel is free.
 A channel holds only one speaker, so each channel's audio is silent outside its turns.
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -44,9 +47,39 @@ class TimingConfig:
     backchannel_min_turn_s: float = 2.0
     p_pause: float = 0.3
     pause_s: tuple[float, float] = (0.3, 0.9)
+    pause_style: str = "split"  # or "stretch" (see the module docstring)
     speed: tuple[float, float] = (0.9, 1.1)
     lead_s: tuple[float, float] = (0.3, 0.8)
     tail_s: tuple[float, float] = (0.5, 1.0)
+
+
+def parse_timing(spec: str, base: TimingConfig | None = None) -> TimingConfig:
+    """``"p_overlap=0.3,pause_s=0.2:0.6"`` → TimingConfig (ranges written ``LO:HI``)."""
+    base = base or TimingConfig()
+    changes: dict[str, float | tuple[float, float]] = {}
+    for item in (x.strip() for x in spec.split(",")):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not hasattr(base, key):
+            known = ", ".join(f.name for f in fields(TimingConfig))
+            raise ValueError(f"--timing: unknown or malformed {item!r} (keys: {known})")
+        is_range = isinstance(getattr(base, key), tuple)
+        try:
+            if is_range:
+                lo, hi = (float(v) for v in value.split(":"))
+                if lo > hi:
+                    raise ValueError
+                changes[key] = (lo, hi)
+            else:
+                changes[key] = float(value)
+        except ValueError:
+            form = "LO:HI with LO <= HI" if is_range else "a number"
+            raise ValueError(f"--timing: {key} must be {form}, got {value!r}") from None
+        if key.startswith("p_") and not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"--timing: {key} is a probability, got {value}")
+    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -85,6 +118,8 @@ def render_turn(
     """A turn's audio and words, with a pause inside it when drawn."""
     speed = _uniform(rng, cfg.speed)
     split = _clause_split(text, rng) if rng.random() < cfg.p_pause else None
+    if split and cfg.pause_style == "stretch":
+        return _stretched(speaker, split, render, speed, _uniform(rng, cfg.pause_s))
     parts = list(split) if split else [text]
     audio: list[np.ndarray] = []
     words: list[Word] = []
@@ -102,6 +137,45 @@ def render_turn(
         methods.add(method)
     method = "whisper" if methods == {"whisper"} else "proportional"
     return np.concatenate(audio), words, method, len(parts) - 1
+
+
+def _silent_gaps(
+    audio: np.ndarray, floor_db: float = -30.0, min_s: float = 0.04
+) -> list[tuple[int, int]]:
+    """Silent stretches between words (samples): 10 ms frames ``floor_db`` below the peak,
+    at least ``min_s`` long, not at the edges."""
+    hop = RATE // 100
+    n = len(audio) // hop
+    if n < 3:
+        return []
+    rms = np.sqrt(np.mean(audio[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
+    loud = np.flatnonzero(20 * np.log10(rms / (rms.max() + 1e-12)) > floor_db)
+    gaps = [
+        (int(a + 1), int(b))
+        for a, b in zip(loud, loud[1:], strict=False)
+        if b - a - 1 >= min_s * 100
+    ]
+    return [(a * hop, b * hop) for a, b in gaps]
+
+
+def _stretched(
+    speaker: str, parts: tuple[str, str], render: Render, speed: float, pause: float
+) -> tuple[np.ndarray, list[Word], str, int]:
+    """The turn spoken whole (comma kept), the silence nearest the comma stretched to
+    ``pause`` seconds; words after it move by the inserted time."""
+    audio, words, method = render(speaker, f"{parts[0]} {parts[1]}", speed)
+    k = len(parts[0].split())  # words before the pause
+    est = int((words[k - 1].end if 0 < k <= len(words) else len(audio) / RATE / 2) * RATE)
+    gaps = _silent_gaps(audio)
+    if not gaps:  # no silence found: insert one at the estimate
+        gaps = [(est, est)]
+    a, b = min(gaps, key=lambda g: abs((g[0] + g[1]) / 2 - est))
+    silence = np.zeros(int(pause * RATE), np.float32)
+    out = np.concatenate([audio[:a], silence, audio[b:]])
+    shift = (len(silence) - (b - a)) / RATE
+    cut = (a + b) / 2 / RATE
+    moved = [w if w.start < cut else Word(w.word, w.start + shift, w.end + shift) for w in words]
+    return out, moved, method, 1
 
 
 def _cut(p: Placed, at: float) -> Placed | None:

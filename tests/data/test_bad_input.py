@@ -120,3 +120,8 @@ def test_synth_cli_renders_a_scripts_file(
         main_turns = [(t.speaker, t.text) for t in rec.turns if t.kind != "backchannel"]
         assert main_turns[0] == ("user", "Is it raining?")
         assert main_turns[1][0] == "agent" and "No," in main_turns[1][1]
+
+
+def test_bad_timing_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run_cli(["data", "synth", str(tmp_path / "o"), "--timing", "p_overlap=x"], capsys)
+    assert code == 2 and "p_overlap must be a number" in err

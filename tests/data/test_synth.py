@@ -168,3 +168,18 @@ def test_unmatched_words_share_the_time_between_matched_neighbours() -> None:
     timed = fill_between_anchors(tokens, anchors, 2.0)
     assert timed[2][1] == 0.5 and timed[3][2] == 1.3  # the gap 0.5..1.3 is shared
     assert timed[2][2] == pytest.approx(0.5 + 0.8 * 5 / 9)  # by characters (+1 for a space)
+
+
+def test_timing_options_and_max_seconds(tmp_path: Path) -> None:
+    from antiphon.data.layout import parse_timing
+
+    timing = parse_timing("p_backchannel=0,p_interrupt=0,pause_s=0.3:0.4")
+    assert timing.pause_s == (0.3, 0.4) and timing.p_backchannel == 0.0
+    for bad, msg in (("p_overlap=2", "probability"), ("pause_s=1", "LO:HI"), ("nope=1", "unknown")):
+        with pytest.raises(ValueError, match=msg):
+            parse_timing(bad)
+    cfg = replace(CFG, dialogues=1, max_turns=None, max_seconds=6.0, alignment="proportional")
+    synth_dataset(tmp_path, replace(cfg, timing=timing), progress=False)
+    rec = load_manifest(tmp_path)[0]
+    main = [t for t in rec.turns if t.kind != "backchannel"]
+    assert len(main) >= 2 and all(t.end <= 6.0 + TOL for t in main[2:])
