@@ -1,6 +1,7 @@
 """The temporal transformer initialised from a text LLM in a GGUF file: the real
-Qwen2.5-Coder-0.5B agrees with llama.cpp on the same prompt; a tiny GGUF written here agrees
-with an independent Qwen2 forward (NEOX RoPE, grouped-query attention, q/k/v biases); frozen
+Qwen2.5-Coder-0.5B agrees with llama.cpp on the same prompt; tiny Qwen2 and Llama GGUFs
+written here agree with an independent forward (NEOX RoPE, grouped-query attention, q/k/v
+biases; Llama's q/k rows stored permuted as llama.cpp's converter does); frozen
 backbone + speech layers train only the new parts; the CLI writes a loadable checkpoint."""
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ gguf = pytest.importorskip("gguf")
 DIM, HEADS, KV_HEADS, FFN, LAYERS, VOCAB, THETA, EPS = 64, 4, 2, 96, 2, 40, 1e6, 1e-6
 
 
-@pytest.fixture(scope="module")
-def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer Qwen2 GGUF, weights quantised to Q8_0 (biases and norms float32)."""
-    path = tmp_path_factory.mktemp("gguf") / "tiny-qwen2.gguf"
+def write_tiny_gguf(path: Path, arch: str = "qwen2") -> Path:
+    """A 2-layer Qwen2 or Llama GGUF, weights quantised to Q8_0 (biases and norms float32).
+    Llama q/k rows are stored permuted, as llama.cpp's converter writes them."""
     rng = np.random.default_rng(0)
-    w = gguf.GGUFWriter(str(path), "qwen2")
+    w = gguf.GGUFWriter(str(path), arch)
     w.add_block_count(LAYERS)
     w.add_context_length(256)
     w.add_embedding_length(DIM)
@@ -42,6 +42,8 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     def add(name: str, *shape: int, q8: bool = True) -> None:
         a = (rng.standard_normal(shape) / math.sqrt(shape[-1])).astype(np.float32)
+        if arch == "llama" and name.endswith(("attn_q.weight", "attn_k.weight")):
+            a = llama_cpp_permute(a, HEADS if "attn_q" in name else KV_HEADS)
         if len(shape) == 1:
             a = (1 + 0.1 * a).astype(np.float32) if "norm" in name else a
             w.add_tensor(name, a)
@@ -68,7 +70,8 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
             ("ffn_up.weight", (FFN, DIM)),
             ("ffn_down.weight", (DIM, FFN)),
         ):
-            add(f"blk.{n}.{name}", *shape)
+            if arch == "qwen2" or not name.endswith(".bias"):
+                add(f"blk.{n}.{name}", *shape)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
@@ -76,8 +79,23 @@ def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def qwen2_forward(weights: GGUFWeights, x: torch.Tensor) -> torch.Tensor:
-    """Plain Qwen2 (the HF formulation: rotate_half RoPE, repeated kv heads), ``x [T, D]``."""
+def llama_cpp_permute(w: np.ndarray, n_head: int) -> np.ndarray:
+    """llama.cpp's ``convert_hf_to_gguf`` ``LlamaModel.permute`` (HF q/k rows -> GGUF)."""
+    return (
+        w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:])
+        .swapaxes(1, 2)
+        .reshape(w.shape)
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny-qwen2.gguf")
+
+
+def reference_forward(weights: GGUFWeights, x: torch.Tensor) -> torch.Tensor:
+    """Plain Qwen2 / Llama (the HF formulation: rotate_half RoPE, repeated kv heads, Qwen2's
+    q/k/v biases), ``x [T, D]``; Llama q/k rows are first put back in the HF order."""
     g = weights.backbone
     hd, t = g.dim // g.num_heads, x.shape[0]
     inv = 1.0 / g.rope_theta ** (torch.arange(0, hd, 2).float() / hd)
@@ -93,7 +111,12 @@ def qwen2_forward(weights: GGUFWeights, x: torch.Tensor) -> torch.Tensor:
     for n in range(g.num_layers):
 
         def p(name: str, n: int = n) -> torch.Tensor:
-            return weights.tensor(f"blk.{n}.{name}")
+            if name.endswith(".bias") and not g.qkv_bias:
+                return torch.zeros(())
+            value = weights.tensor(f"blk.{n}.{name}")
+            if g.arch == "llama" and name in ("attn_q.weight", "attn_k.weight"):
+                value = _interleaved_to_neox(value, hd)
+            return value
 
         h = norm(x, f"blk.{n}.attn_norm.weight")
         q = (h @ p("attn_q.weight").T + p("attn_q.bias")).view(t, -1, hd).transpose(0, 1)
@@ -109,19 +132,21 @@ def qwen2_forward(weights: GGUFWeights, x: torch.Tensor) -> torch.Tensor:
     return norm(x, "output_norm.weight")
 
 
-def test_tiny_qwen2_gguf_matches_an_independent_forward(tiny_gguf: Path) -> None:
-    weights = GGUFWeights(tiny_gguf)
-    assert weights.quant_types() == {"F32": 2 + 5 * LAYERS, "Q8_0": 7 * LAYERS}
+@pytest.mark.parametrize("arch", ["qwen2", "llama"])
+def test_tiny_gguf_matches_an_independent_forward(arch: str, tmp_path: Path) -> None:
+    weights = GGUFWeights(write_tiny_gguf(tmp_path / f"tiny-{arch}.gguf", arch))
+    biases = 3 * LAYERS if arch == "qwen2" else 0
+    assert weights.quant_types() == {"F32": 2 + 2 * LAYERS + biases, "Q8_0": 7 * LAYERS}
     model = init_from_gguf(weights, tiny_config()).eval()
     c = model.config
     assert (c.dim, c.num_heads, c.kv_repeat, c.num_layers) == (DIM, HEADS, 2, LAYERS)
-    assert (c.qkv_bias, c.ffn_hidden, c.max_period) == (True, FFN, THETA)
+    assert (c.qkv_bias, c.ffn_hidden, c.max_period) == (arch == "qwen2", FFN, THETA)
     assert c.norm_eps == pytest.approx(EPS) and c.depth_kv_repeat == 1
     x = weights.tensor("token_embd.weight", torch.tensor([3, 17, 5, 8, 39, 0, 21, 2, 11, 30]))
     with torch.no_grad():
         ours = model.out_norm(model.transformer(x[None]))[0]
-        ref = qwen2_forward(weights, x)
-        # the layout matters: without the NEOX -> interleaved permutation it disagrees
+        ref = reference_forward(weights, x)
+        # the layout matters: with q/k rows in the other RoPE layout it disagrees
         for name, w in model.transformer.named_parameters():
             if not name.endswith("in_projs.0.weight"):
                 continue
