@@ -35,6 +35,13 @@ def test_one_frame_per_step_is_the_released_model() -> None:
         dual.to_moshi()
     with pytest.raises(ConfigError, match="frames_per_step must be an integer >= 1"):
         tiny_config(frames_per_step=0)
+    # options the released config.json cannot express are refused both ways
+    with pytest.raises(ConfigError, match="norm_eps=1e-06"):
+        tiny_config(norm_eps=1e-6).to_moshi()
+    with pytest.raises(ConfigError, match="speech_layers=1, freeze_backbone=True"):
+        tiny_config(speech_layers=1, freeze_backbone=True).to_moshi()
+    with pytest.raises(ConfigError, match="unsupported Moshi config keys: qkv_bias"):
+        LMConfig.from_moshi({**cfg.to_moshi(), "qkv_bias": True})
 
 
 def test_forward_shapes_masks_and_causality_inside_a_group() -> None:
