@@ -3,6 +3,11 @@
 Centroids are ``embedding_sum / cluster_usage``. Training updates both by exponential moving
 average, initialises them by k-means on the first batch, and replaces centroids whose usage
 falls below a threshold by random vectors of the current batch (dead-code replacement).
+
+Under torch.distributed (DDP training), the processes keep identical codebooks: the EMA
+statistics of each batch are summed over processes (as one process with the whole batch
+would count them), and k-means initialisation and dead-code replacement use process 0's
+samples, broadcast to the others.
 """
 
 from __future__ import annotations
@@ -11,7 +16,12 @@ import math
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch import nn
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def _sample_vectors(samples: torch.Tensor, num: int) -> torch.Tensor:
@@ -134,6 +144,9 @@ class EuclideanCodebook(nn.Module):
         means, counts = kmeans(data, self.codebook_size)
         self.embedding_sum.copy_(means * counts[:, None])
         self.cluster_usage.copy_(counts)
+        if _distributed():
+            dist.broadcast(self.embedding_sum, 0)
+            dist.broadcast(self.cluster_usage, 0)
         self._initialized.fill_(1.0)
         self.invalidate()
 
@@ -148,7 +161,9 @@ class EuclideanCodebook(nn.Module):
         total = self.cluster_usage.sum()
         expired = self.cluster_usage < self.threshold_usage_ratio * total / self.codebook_size
         new_usage = self.replaced_usage_ratio * total / self.codebook_size
-        fresh = _sample_vectors(samples, self.codebook_size)
+        fresh = _sample_vectors(samples, self.codebook_size).to(self.embedding_sum.dtype)
+        if _distributed():
+            dist.broadcast(fresh, 0)
         self.embedding_sum.copy_(
             torch.where(expired[:, None], new_usage * fresh, self.embedding_sum)
         )
@@ -163,6 +178,9 @@ class EuclideanCodebook(nn.Module):
         sums = torch.zeros_like(self.embedding_sum).index_add_(
             0, codes, x.to(self.embedding_sum.dtype)
         )
+        if _distributed():
+            dist.all_reduce(usage)
+            dist.all_reduce(sums)
         self.cluster_usage.mul_(self.decay).add_(usage, alpha=1 - self.decay)
         self.embedding_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
         self.invalidate()
