@@ -68,11 +68,12 @@ def _distance(a: list[str], b: list[str]) -> float:
     return word_errors(a, b) / max(len(a), len(b), 1)
 
 
-def fuse(hyps: Sequence[list[str]]) -> tuple[list[str], float, int]:
-    """(fused words, confidence, index of the backbone hypothesis)."""
+def fuse(hyps: Sequence[list[str]]) -> tuple[list[str], float, int, list[float]]:
+    """(fused words, confidence, index of the backbone hypothesis, each fused word's share
+    of the systems' votes)."""
     n = len(hyps)
     if n == 0:
-        return [], 0.0, -1
+        return [], 0.0, -1, []
     mean_d = [sum(_distance(h, o) for o in hyps) / max(n - 1, 1) for h in hyps]
     backbone = int(np.argmin(mean_d))  # ties: the earliest system
     votes: list[Counter[str | None]] = [Counter({w: 1}) for w in hyps[backbone]]
@@ -86,6 +87,7 @@ def fuse(hyps: Sequence[list[str]]) -> tuple[list[str], float, int]:
             votes[j][hyp] += 1
             j += 1
     fused: list[str] = []
+    agreement: list[float] = []
     for j, counter in enumerate(votes):
         best = max(counter.values())
         winner = hyps[backbone][j] if counter[hyps[backbone][j]] == best else None
@@ -93,10 +95,11 @@ def fuse(hyps: Sequence[list[str]]) -> tuple[list[str], float, int]:
             winner = next(w for w, c in counter.most_common() if c == best)
         if winner is not None:
             fused.append(winner)
+            agreement.append(counter[winner] / n)
     if not fused:
-        return [], 0.0, backbone
+        return [], 0.0, backbone, []
     confidence = 1.0 - sum(_distance(fused, h) for h in hyps) / n
-    return fused, confidence, backbone
+    return fused, confidence, backbone, agreement
 
 
 def find_inputs(source: str | Path) -> list[tuple[str, Path, str | None]]:
@@ -156,7 +159,7 @@ def clean_recordings(
         audio, _ = read_wav(path, RATE)
         raw = {name: rec(audio).strip() for name, rec in recognizers.items()}
         words = [normalize_words(raw[name]) for name in systems]
-        fused, confidence, backbone = fuse(words)
+        fused, confidence, backbone, agreement = fuse(words)
         keep = confidence >= min_confidence
         confidences.append(confidence)
         kept += keep
@@ -168,6 +171,7 @@ def clean_recordings(
             "confidence": round(confidence, 3),
             "kept": keep,
             "backbone": systems[backbone] if backbone >= 0 else None,
+            "word_agreement": [round(a, 3) for a in agreement],
             "hypotheses": raw,
             "normalized": {name: " ".join(w) for name, w in zip(systems, words, strict=True)},
         }

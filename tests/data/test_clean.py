@@ -24,8 +24,9 @@ HARVARD_TEXT = (
 
 def test_fuse_votes_word_by_word() -> None:
     a, b, c = ["the", "birch", "canoe"], ["the", "bitch", "canoe"], ["a", "birch", "canoe"]
-    fused, confidence, _ = fuse([b, c, a])  # no hypothesis is right, the majority per word is
+    fused, confidence, _, agreement = fuse([b, c, a])  # no hypothesis is right, the votes are
     assert fused == ["the", "birch", "canoe"]
+    assert agreement == pytest.approx([2 / 3, 2 / 3, 1.0])
     assert 0.6 < confidence < 1.0
     assert fuse([a, a, a])[:2] == (a, 1.0)
     assert fuse([[], [], ["the"]])[:2] == ([], 0.0)  # nothing agreed on: no transcript
@@ -74,6 +75,7 @@ def test_clean_keeps_real_speech_and_drops_noise(tmp_path: Path) -> None:
     for r in rows.values():
         assert set(r["hypotheses"]) == {"whisper-tiny.en", "whisper-base", "pocketsphinx"}
     harvard = rows["harvard"]
+    assert len(harvard["word_agreement"]) == len(harvard["text"].split())
     assert harvard["kept"] and harvard["confidence"] >= 0.6
     assert wer(HARVARD_TEXT, harvard["text"]) <= 0.15
     assert harvard["text"].startswith("the birch canoe slid on the smooth planks")
