@@ -1,4 +1,4 @@
-.PHONY: setup setup-zh serve demo test lint bench clean
+.PHONY: setup setup-zh serve demo test lint bench train-tiny clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -28,5 +28,10 @@ lint: setup
 bench: setup
 	$(PY) -m antiphon.cli bench latency $(ARGS)
 
+# The tiny end-to-end model: data -> codec -> LM -> export -> eval (<= 60 min on 2 CPU
+# cores), shipped to models/tiny. Re-running skips finished stages and resumes training.
+train-tiny: setup
+	$(PY) -m antiphon.cli train tiny --out runs/tiny --ship models/tiny $(ARGS)
+
 clean:
-	rm -rf .setup $(VENV) models
+	rm -rf .setup $(VENV)

@@ -61,16 +61,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-session", type=float, help="close a session after this many seconds")
     p.add_argument("--max-sessions", type=int, help="refuse connections beyond this many sessions")
-    p.add_argument("--brain", choices=["cascade", "moshi"], default="cascade")
+    p.add_argument(
+        "--brain",
+        choices=["cascade", "moshi", "tiny"],
+        default="cascade",
+        help="tiny: the shipped end-to-end model (models/tiny, or $ANTIPHON_TINY_MODEL)",
+    )
     p.add_argument("--checkpoint", help="Moshi checkpoint folder (--brain moshi)")
     p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     p.add_argument(
         "--int8", action="store_true", help="int8 weight-only LM linears (--brain moshi)"
     )
-    p.add_argument("--temp", type=float, default=0.8, help="audio sampling temperature (moshi)")
-    p.add_argument("--temp-text", type=float, default=0.7, help="text temperature (moshi)")
-    p.add_argument("--top-k", type=int, default=250, help="audio top-k (moshi)")
-    p.add_argument("--top-k-text", type=int, default=25, help="text top-k (moshi)")
+    # sampling defaults (None) come from the brain: moshi 0.8/250/0.7/25, tiny (e2e/tiny.py)
+    p.add_argument("--temp", type=float, help="audio sampling temperature (moshi: 0.8)")
+    p.add_argument("--temp-text", type=float, help="text temperature (moshi: 0.7)")
+    p.add_argument("--top-k", type=int, help="audio top-k (moshi: 250)")
+    p.add_argument("--top-k-text", type=int, help="text top-k (moshi: 25)")
     p.add_argument("--seed", type=int, help="sampling seed (moshi)")
     p.set_defaults(func=_lazy("antiphon.server.main"))
 

@@ -48,9 +48,10 @@ def cascade_context(stack: object, config: ServerConfig) -> ServerContext:
     return ServerContext(config, make, model_name=name, language=stack.config.language)
 
 
-def e2e_context(stack: object, config: ServerConfig) -> ServerContext:
+def e2e_context(stack: object, config: ServerConfig, brain: str = "moshi") -> ServerContext:
     """A context whose sessions run an end-to-end speech model on a shared, loaded stack.
-    The model hears its input at the codec rate; echo cancellation runs there too."""
+    The model hears its input at the codec rate; echo cancellation runs there too.
+    ``brain``: "moshi" (a checkpoint folder) or "tiny" (the shipped tiny model)."""
     from antiphon.e2e.brain import E2EBrain
     from antiphon.e2e.stack import E2EStack
 
@@ -59,4 +60,5 @@ def e2e_context(stack: object, config: ServerConfig) -> ServerContext:
     def make() -> Session:
         return Session(E2EBrain(stack), lead_ms=config.lead_ms)
 
-    return ServerContext(config, make, model_name=f"antiphon-moshi-{stack.name}")
+    name = "antiphon-tiny" if brain == "tiny" else f"antiphon-moshi-{stack.name}"
+    return ServerContext(config, make, model_name=name)

@@ -50,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
 
     from antiphon.server.runner import uvicorn_config
 
-    if getattr(args, "brain", "cascade") == "moshi":
+    if getattr(args, "brain", "cascade") in ("moshi", "tiny"):
         ctx = _e2e(args, cfg)
         if ctx is None:
             return 2
@@ -80,24 +80,42 @@ def main(args: argparse.Namespace) -> int:
 
 def _e2e(args: argparse.Namespace, cfg: ServerConfig) -> ServerContext | None:
     from antiphon.e2e.stack import E2EStack
+    from antiphon.lm.sampling import SamplingError, SamplingParams
     from antiphon.nn.checkpoint import CheckpointError
     from antiphon.server.context import e2e_context
 
-    if not args.checkpoint:
+    base = SamplingParams()
+    folder = args.checkpoint
+    if args.brain == "tiny":
+        from antiphon.e2e.tiny import TINY_SAMPLING, tiny_model_dir
+
+        base = TINY_SAMPLING
+        try:
+            folder = str(tiny_model_dir())
+        except CheckpointError as exc:
+            print(f"antiphon serve --brain tiny: {exc}", file=sys.stderr)
+            return None
+    if not folder:
         print("antiphon serve --brain moshi needs --checkpoint DIR", file=sys.stderr)
         return None
-    from antiphon.lm.sampling import SamplingError, SamplingParams
+
+    def pick(value: object, default: object) -> object:
+        return default if value is None else value
 
     try:
         params = SamplingParams(
-            args.temp_text, args.top_k_text, args.temp, args.top_k, seed=args.seed
+            pick(getattr(args, "temp_text", None), base.temp_text),  # type: ignore[arg-type]
+            pick(getattr(args, "top_k_text", None), base.top_k_text),  # type: ignore[arg-type]
+            pick(getattr(args, "temp", None), base.temp),  # type: ignore[arg-type]
+            pick(getattr(args, "top_k", None), base.top_k),  # type: ignore[arg-type]
+            seed=args.seed,
         )
     except SamplingError as exc:
         print(f"antiphon serve: {exc}", file=sys.stderr)
         return None
     try:
-        stack = E2EStack.load(args.checkpoint, dtype=args.dtype, int8=args.int8, params=params)
+        stack = E2EStack.load(folder, dtype=args.dtype, int8=args.int8, params=params)
     except (CheckpointError, ValueError) as exc:
-        print(f"antiphon serve: cannot load {args.checkpoint}: {exc}", file=sys.stderr)
+        print(f"antiphon serve: cannot load {folder}: {exc}", file=sys.stderr)
         return None
-    return e2e_context(stack, cfg)
+    return e2e_context(stack, cfg, brain=args.brain)

@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             help="stop after this step with a checkpoint (run again to continue)",
         )  # fmt: skip
         q.set_defaults(func=_train, kind=kind)
+    from antiphon.train.recipe_cli import add_tiny_parser
+
+    add_tiny_parser(sub)
     q = sub.add_parser("encode", help="encode a dataset's dialogues into cached codec codes")
     q.add_argument("dataset", help="dataset folder (manifest.jsonl + audio/)")
     q.add_argument("--codec", required=True, help="Mimi checkpoint (.safetensors)")

@@ -15,8 +15,10 @@ def run_training(
     out_dir: str | Path | None = None,
     resume: bool = True,
     stop_at: int | None = None,
+    deadline: float | None = None,
 ) -> dict[str, Any]:
-    """Train ``cfg`` (kind "codec" or "lm") into ``out_dir`` (default ``run.out_dir``)."""
+    """Train ``cfg`` (kind "codec" or "lm") into ``out_dir`` (default ``run.out_dir``);
+    ``deadline``: see ``Trainer.fit``."""
     from antiphon.train.trainer import Trainer
 
     env = init_distributed(cfg.run.device)
@@ -31,7 +33,9 @@ def run_training(
             from antiphon.train.lm_task import LMTask
 
             task = LMTask(cfg, env, out)
-        summary = Trainer(cfg, task, env, out).fit(resume=resume, stop_at=stop_at)
+        summary = Trainer(cfg, task, env, out).fit(
+            resume=resume, stop_at=stop_at, deadline=deadline
+        )
         summary["rank"] = env.rank
         return summary
     finally:

@@ -15,6 +15,7 @@ import contextlib
 import math
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -247,12 +248,17 @@ class Trainer:
             result = self.task.evaluate(plain, self.device)
         return result
 
-    def fit(self, resume: bool = True, stop_at: int | None = None) -> dict[str, Any]:
+    def fit(
+        self, resume: bool = True, stop_at: int | None = None, deadline: float | None = None
+    ) -> dict[str, Any]:
         """Train to ``run.steps`` (continuing from the run folder's latest checkpoint when
         ``resume``), then export. ``stop_at``: leave after that step with a checkpoint and
-        no export, as an interrupted run would (the same call resumes it)."""
+        no export, as an interrupted run would (the same call resumes it). ``deadline``
+        (``time.monotonic()`` value): a wall-clock guard; past it the run ends early with a
+        checkpoint, an evaluation and an export of the weights it has."""
         r = self.cfg.run
         end = r.steps if stop_at is None else min(stop_at, r.steps)
+        timed_out = False
         if self.env.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "config.toml").write_text(self.cfg.text)
@@ -266,19 +272,32 @@ class Trainer:
             while self.step < end:
                 logs = self.train_step()
                 log.advance()
-                final = self.step == end
+                timed_out = deadline is not None and time.monotonic() >= deadline
+                final = self.step == end or timed_out
                 if self.step % r.log_every == 0 or final or self.step == 1:
                     last_train = self._mean_logs(logs)
                     log.log("train", self.step, last_train)
-                if (r.eval_every and self.step % r.eval_every == 0) or self.step == r.steps:
+                if (
+                    (r.eval_every and self.step % r.eval_every == 0)
+                    or self.step == r.steps
+                    or timed_out
+                ):
                     last_eval = self.evaluate()
                     log.log("eval", self.step, last_eval)
                 if (r.checkpoint_every and self.step % r.checkpoint_every == 0) or final:
                     self.save_checkpoint()
+                if timed_out:
+                    break
         finally:
             log.close()
-        export = self.export() if self.step == r.steps else None
-        return {"step": self.step, "train": last_train, "eval": last_eval, "export": export}
+        export = self.export() if self.step == r.steps or timed_out else None
+        return {
+            "step": self.step,
+            "train": last_train,
+            "eval": last_eval,
+            "export": export,
+            "timed_out": timed_out,
+        }
 
     def export(self) -> Path | None:
         states = {k: D.full_state_dict(m, self.env, self.mode) for k, m in self.modules.items()}

@@ -36,7 +36,10 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--language", choices=["en"], default="en", help="in-process language")
     p.add_argument("--instructions", help="in-process system instructions")
     p.add_argument(
-        "--brain", choices=["cascade", "moshi"], default="cascade", help="in-process brain"
+        "--brain",
+        choices=["cascade", "moshi", "tiny"],
+        default="cascade",
+        help="in-process brain (tiny: the shipped models/tiny or $ANTIPHON_TINY_MODEL)",
     )
     p.add_argument("--checkpoint", help="Moshi checkpoint folder for --brain moshi")
     p.add_argument("--int8", action="store_true", help="int8 LM linears for --brain moshi")
@@ -59,6 +62,13 @@ def make_link_factory(args: argparse.Namespace) -> Callable[[], Link]:
 
         key = args.api_key or os.environ.get("OPENAI_API_KEY")
         return lambda: RealtimeLink(args.url, key)
+    if getattr(args, "brain", "cascade") == "tiny":
+        from antiphon.bench.duplex.link import e2e_link
+        from antiphon.e2e.stack import E2EStack
+        from antiphon.e2e.tiny import TINY_SAMPLING, tiny_model_dir
+
+        tiny = E2EStack.load(tiny_model_dir(), int8=args.int8, params=TINY_SAMPLING)
+        return lambda: e2e_link(tiny)
     if getattr(args, "brain", "cascade") == "moshi":
         from antiphon.bench.duplex.link import e2e_link
         from antiphon.e2e.stack import E2EStack
