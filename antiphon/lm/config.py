@@ -115,8 +115,13 @@ class LMConfig:
             ("frames_per_step", self.frames_per_step, 1),
             ("frame_head_layers", self.frame_head_layers, 1),
         ):
-            if value is not None and (isinstance(value, bool) or value < low):
+            if value is None and name == "ffn_hidden":
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+        for name in ("qkv_bias", "freeze_backbone"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
     def released_layout_problems(self) -> list[str]:
         """Options of this config that the released ``config.json`` layout cannot express."""

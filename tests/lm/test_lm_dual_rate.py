@@ -35,6 +35,10 @@ def test_one_frame_per_step_is_the_released_model() -> None:
         dual.to_moshi()
     with pytest.raises(ConfigError, match="frames_per_step must be an integer >= 1"):
         tiny_config(frames_per_step=0)
+    with pytest.raises(ConfigError, match="frames_per_step must be an integer >= 1, got '2'"):
+        LMConfig.from_json(dual.to_json().replace('"frames_per_step": 4', '"frames_per_step": "2"'))
+    with pytest.raises(ConfigError, match="qkv_bias must be true or false"):
+        tiny_config(qkv_bias=1)
     # options the released config.json cannot express are refused both ways
     with pytest.raises(ConfigError, match="norm_eps=1e-06"):
         tiny_config(norm_eps=1e-6).to_moshi()

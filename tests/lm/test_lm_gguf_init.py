@@ -230,6 +230,8 @@ def test_cli_rejects_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "--base huge" in capsys.readouterr().err
 
 
+@pytest.mark.models
+@pytest.mark.slow
 def test_qwen25_backbone_agrees_with_llama_cpp() -> None:
     """The real Qwen2.5-Coder-0.5B (Q5_0/Q8_0/Q4_K/Q6_K): our temporal transformer, fed
     Qwen's token embeddings, with Qwen's output head on our final hidden states, against
