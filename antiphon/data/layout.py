@@ -33,6 +33,9 @@ BACKCHANNELS = ("uh-huh", "yeah", "mm-hmm", "right", "okay", "I see")
 Render = Callable[[str, str, float], tuple[np.ndarray, list[Word], str]]
 
 
+PAUSE_STYLES = ("split", "stretch")
+
+
 @dataclass(frozen=True)
 class TimingConfig:
     gap_median_s: float = 0.35
@@ -56,7 +59,7 @@ class TimingConfig:
 def parse_timing(spec: str, base: TimingConfig | None = None) -> TimingConfig:
     """``"p_overlap=0.3,pause_s=0.2:0.6"`` → TimingConfig (ranges written ``LO:HI``)."""
     base = base or TimingConfig()
-    changes: dict[str, float | tuple[float, float]] = {}
+    changes: dict[str, str | float | tuple[float, float]] = {}
     for item in (x.strip() for x in spec.split(",")):
         if not item:
             continue
@@ -65,7 +68,15 @@ def parse_timing(spec: str, base: TimingConfig | None = None) -> TimingConfig:
         if not sep or not hasattr(base, key):
             known = ", ".join(f.name for f in fields(TimingConfig))
             raise ValueError(f"--timing: unknown or malformed {item!r} (keys: {known})")
-        is_range = isinstance(getattr(base, key), tuple)
+        current = getattr(base, key)
+        if isinstance(current, str):
+            if value not in PAUSE_STYLES:
+                raise ValueError(
+                    f"--timing: {key} must be one of {list(PAUSE_STYLES)}, got {value!r}"
+                )
+            changes[key] = value
+            continue
+        is_range = isinstance(current, tuple)
         try:
             if is_range:
                 lo, hi = (float(v) for v in value.split(":"))

@@ -183,3 +183,36 @@ def test_timing_options_and_max_seconds(tmp_path: Path) -> None:
     rec = load_manifest(tmp_path)[0]
     main = [t for t in rec.turns if t.kind != "backchannel"]
     assert len(main) >= 2 and all(t.end <= 6.0 + TOL for t in main[2:])
+
+
+def test_stretched_pauses_keep_one_utterance_with_a_long_silence(tmp_path: Path) -> None:
+    from antiphon.data.layout import parse_timing
+
+    timing = parse_timing(
+        "pause_style=stretch,p_pause=1,p_backchannel=0,p_interrupt=0,pause_s=0.6:0.7"
+    )
+    with pytest.raises(ValueError, match="pause_style must be one of"):
+        parse_timing("pause_style=long")
+    scripts = tmp_path / "s.txt"
+    scripts.write_text(
+        "user: Hello there, I would like some help with my bike today.\nagent: Sure.\n"
+    )
+    cfg = replace(
+        CFG, dialogues=1, scripts_file=str(scripts), alignment="proportional", timing=timing
+    )
+    summary = synth_dataset(tmp_path / "ds", cfg, progress=False)
+    assert summary["pauses_in_turns"] == 1
+    rec = load_manifest(tmp_path / "ds")[0]
+    turn = rec.turns[0]
+    assert turn.text == "Hello there, I would like some help with my bike today."
+    audio = read_dialogue_audio(tmp_path / "ds", rec)[
+        int(turn.start * 24000) : int(turn.end * 24000), 1
+    ]
+    silent = np.abs(audio) < 1e-4
+    longest = run = 0
+    for s in silent:  # the longest silent run inside the turn is the stretched pause
+        run = run + 1 if s else 0
+        longest = max(longest, run)
+    assert 0.55 <= longest / 24000 <= 0.75
+    words = rec.words["user"]
+    assert all(turn.start - TOL <= w.start <= w.end <= turn.end + TOL for w in words)
