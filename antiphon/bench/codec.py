@@ -116,6 +116,22 @@ def build_reference(model):  # -> moshi MimiModel with our weights
     return ref.eval()
 
 
+def codec_frame_bytes(model) -> int:
+    """Weights one streamed frame reads: every conv/transformer weight, the quantizer
+    projections and the active codebooks' centroids (encoding compares against all of them)."""
+    from antiphon.bench.memory_floor import parameter_bytes
+
+    q = model.quantizer
+    modules = [
+        model.encoder, model.encoder_transformer, model.downsample, model.upsample,
+        model.decoder_transformer, model.decoder,
+        q.rvq_first.input_proj, q.rvq_first.output_proj, q.rvq_rest.input_proj,
+        q.rvq_rest.output_proj,
+    ]  # fmt: skip
+    centroids = model.num_codebooks * model.cardinality * q.rvq_first.input_proj.out_channels * 4
+    return parameter_bytes(modules) + centroids
+
+
 class _Streamer:
     """Our model or the reference behind one interface: step(frame) -> (codes, audio, t_enc, t_dec)."""
 
@@ -250,6 +266,11 @@ def main(args: argparse.Namespace) -> int:
             torch.cat(outputs["antiphon (fp32)"][1], -1),
             torch.cat(outputs["reference moshi 0.2.13"][1], -1),
         )
+        from antiphon.bench.memory_floor import MemoryFloor, read_bandwidth
+
+        nbytes = codec_frame_bytes(model)
+        floor = MemoryFloor(nbytes, read_bandwidth(nbytes))
+        print("\n".join(floor.describe({"antiphon (fp32)": ours_total, "reference": ref_total})))
         print(
             f"  speed-up vs reference (p50 total): {ref_total / ours_total:.2f}x"
             f"  | same numbers: codes equal {float((oc == rc).float().mean()) * 100:.2f}%, "

@@ -98,6 +98,8 @@ class MimiModel(nn.Module):
 
     # ---- shared pieces ----------------------------------------------------------------
     def _latent(self, x: torch.Tensor, state: EncoderState | None) -> torch.Tensor:
+        if state is not None:
+            return self._latent_stream(x, state)
         emb = self.encoder(x, None if state is None else state.seanet)
         if self.encoder_transformer is not None:
             emb = self.encoder_transformer(emb, None if state is None else state.transformer)
@@ -105,7 +107,26 @@ class MimiModel(nn.Module):
             emb = self.downsample(emb, None if state is None else state.downsample)
         return emb
 
+    def _latent_stream(self, x: torch.Tensor, state: EncoderState) -> torch.Tensor:
+        """Streaming runs channels-last from the audio to the latent (no layout changes)."""
+        emb = self.encoder.step_cl(x.transpose(1, 2), state.seanet)
+        if self.encoder_transformer is not None and state.transformer is not None:
+            emb = self.encoder_transformer.step_cl(emb, state.transformer)
+        if self.downsample is not None and state.downsample is not None:
+            emb = self.downsample.step_cl(emb, state.downsample)
+        return emb.transpose(1, 2)
+
+    def _synthesis_stream(self, emb: torch.Tensor, state: DecoderState) -> torch.Tensor:
+        emb = emb.transpose(1, 2)
+        if self.upsample is not None and state.upsample is not None:
+            emb = self.upsample.step_cl(emb, state.upsample)
+        if self.decoder_transformer is not None and state.transformer is not None:
+            emb = self.decoder_transformer.step_cl(emb, state.transformer)
+        return self.decoder.step_cl(emb, state.seanet).transpose(1, 2)
+
     def _synthesis(self, emb: torch.Tensor, state: DecoderState | None) -> torch.Tensor:
+        if state is not None:
+            return self._synthesis_stream(emb, state)
         if self.upsample is not None:
             emb = self.upsample(emb, None if state is None else state.upsample)
         if self.decoder_transformer is not None:

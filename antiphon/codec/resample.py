@@ -25,6 +25,9 @@ class ConvDownsample1d(StreamingModule[ConvState]):
     def forward(self, x: torch.Tensor, state: ConvState | None = None) -> torch.Tensor:
         return self.conv(x, state)
 
+    def step_cl(self, x: torch.Tensor, state: ConvState) -> torch.Tensor:
+        return self.conv.step_cl(x, state)
+
 
 class ConvTrUpsample1d(StreamingModule[ConvTrState]):
     def __init__(self, stride: int, dimension: int) -> None:
@@ -38,3 +41,6 @@ class ConvTrUpsample1d(StreamingModule[ConvTrState]):
 
     def forward(self, x: torch.Tensor, state: ConvTrState | None = None) -> torch.Tensor:
         return self.convtr(x, state)
+
+    def step_cl(self, x: torch.Tensor, state: ConvTrState) -> torch.Tensor:
+        return self.convtr.step_cl(x, state)

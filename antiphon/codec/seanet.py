@@ -14,6 +14,19 @@ from antiphon.nn.conv import StreamingConv1d, StreamingConvTranspose1d
 from antiphon.nn.streaming import StateList, StreamingModule, init_children, run_sequential
 
 
+def run_sequential_cl(children: list[nn.Module], x: torch.Tensor, state: StateList) -> torch.Tensor:
+    """Stream channels-last ``[B, T, C]`` through ``children`` (activations act elementwise)."""
+    i = 0
+    for child in children:
+        if isinstance(child, StreamingModule):
+            step = getattr(child, "step_cl")  # noqa: B009 (every SEANet streaming layer has one)
+            x = step(x, state.items[i])
+            i += 1
+        else:
+            x = child(x)
+    return x
+
+
 def _activation(name: str) -> nn.Module:
     if name == "ELU":
         return nn.ELU(alpha=1.0)
@@ -52,6 +65,9 @@ class ResnetBlock(StreamingModule[StateList]):
 
     def forward(self, x: torch.Tensor, state: StateList | None = None) -> torch.Tensor:
         return x + run_sequential(list(self.block), x, state)
+
+    def step_cl(self, x: torch.Tensor, state: StateList) -> torch.Tensor:
+        return run_sequential_cl(list(self.block), x, state).add_(x)
 
 
 class SeanetEncoder(StreamingModule[StateList]):
@@ -94,6 +110,10 @@ class SeanetEncoder(StreamingModule[StateList]):
     def forward(self, x: torch.Tensor, state: StateList | None = None) -> torch.Tensor:
         return run_sequential(list(self.model), x, state)
 
+    def step_cl(self, x: torch.Tensor, state: StateList) -> torch.Tensor:
+        """Streaming on channels-last audio ``[B, T, 1]`` -> latent ``[B, T / hop, C]``."""
+        return run_sequential_cl(list(self.model), x, state)
+
 
 class SeanetDecoder(StreamingModule[StateList]):
     def __init__(self, cfg: SeanetConfig) -> None:
@@ -135,3 +155,7 @@ class SeanetDecoder(StreamingModule[StateList]):
 
     def forward(self, z: torch.Tensor, state: StateList | None = None) -> torch.Tensor:
         return run_sequential(list(self.model), z, state)
+
+    def step_cl(self, z: torch.Tensor, state: StateList) -> torch.Tensor:
+        """Streaming on a channels-last latent ``[B, T, C]`` -> audio ``[B, T * hop, 1]``."""
+        return run_sequential_cl(list(self.model), z, state)

@@ -14,6 +14,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from antiphon.nn.conv_stream import (
+    DerivedWeight,
+    _blocks_weight,
+    _taps_weight,
+    conv1d_cl,
+    conv_transpose1d_taps_cl,
+    depthwise_taps_weight,
+    overlap_add_cl,
+)
 from antiphon.nn.streaming import StreamingModule, StreamingState, full_mask
 
 ConvNorm = Literal["none", "weight_norm"]
@@ -91,9 +100,10 @@ class NormConvTranspose1d(nn.Module):
 
 @dataclass
 class ConvState(StreamingState):
-    """The last ``kernel - stride`` input samples (zeros, or the first sample when replicating)."""
+    """The last ``kernel - stride`` input steps (zeros, or the first step when replicating),
+    channels-last like the streaming path."""
 
-    history: torch.Tensor  # [B, C_in, K_eff - S]
+    history: torch.Tensor  # [B, K_eff - S, C_in]
     first: torch.Tensor  # [B] bool: nothing seen yet (replicate padding pending)
 
     @property
@@ -140,6 +150,7 @@ class StreamingConv1d(StreamingModule[ConvState]):
         self.padding = (kernel_size - 1) * dilation + 1 - stride
         if self.padding < 0:
             raise ValueError(f"stride {stride} larger than kernel {kernel_size}")
+        self._stream_weight = DerivedWeight(_blocks_weight(kernel_size, stride))
 
     @property
     def inner(self) -> nn.Conv1d:
@@ -156,7 +167,7 @@ class StreamingConv1d(StreamingModule[ConvState]):
     def init_state(self, batch_size: int) -> ConvState:
         p = self.param_like()
         history = torch.zeros(
-            batch_size, self.in_channels, self.padding, dtype=p.dtype, device=p.device
+            batch_size, self.padding, self.in_channels, dtype=p.dtype, device=p.device
         )
         first = torch.ones(batch_size, dtype=torch.bool, device=p.device)
         return ConvState(history, first)
@@ -164,20 +175,29 @@ class StreamingConv1d(StreamingModule[ConvState]):
     def forward(self, x: torch.Tensor, state: ConvState | None = None) -> torch.Tensor:
         if x.shape[-1] % self.stride:
             raise ValueError(f"length {x.shape[-1]} is not a multiple of the stride {self.stride}")
+        if state is not None:
+            return self.step_cl(x.transpose(1, 2), state).transpose(1, 2)
         pad = self.padding
-        if state is None:
-            if pad:
-                x = F.pad(x, (pad, 0), mode=self.pad_mode)
-            return self._conv(x)
-        if pad == 0:
-            return self._conv(x)
-        if self.pad_mode == "replicate" and bool(state.first.any()):
-            first = state.first.view(-1, 1, 1)
-            state.history.copy_(torch.where(first, x[..., :1], state.history))
-        state.first.fill_(False)
-        x = torch.cat([state.history, x], dim=-1)
-        y = self._conv(x)
-        state.history.copy_(x[..., x.shape[-1] - pad :])
+        if pad:
+            x = F.pad(x, (pad, 0), mode=self.pad_mode)
+        return self._conv(x)
+
+    def step_cl(self, x: torch.Tensor, state: ConvState) -> torch.Tensor:
+        """Streaming on channels-last ``[B, T, C_in]`` -> ``[B, T / stride, C_out]``."""
+        if x.shape[1] % self.stride:
+            raise ValueError(f"length {x.shape[1]} is not a multiple of the stride {self.stride}")
+        pad = self.padding
+        if pad:
+            if self.pad_mode == "replicate" and bool(state.first.any()):
+                first = state.first.view(-1, 1, 1)
+                state.history.copy_(torch.where(first, x[:, :1], state.history))
+            state.first.fill_(False)
+            x = torch.cat([state.history, x], dim=1)
+        conv = self.inner
+        (dilation,) = conv.dilation
+        y = conv1d_cl(x, conv.weight, conv.bias, self.stride, dilation, self._stream_weight)
+        if pad:
+            state.history.copy_(x[:, x.shape[1] - pad :])
         return y
 
 
@@ -185,7 +205,7 @@ class StreamingConv1d(StreamingModule[ConvState]):
 class ConvTrState(StreamingState):
     """The ``kernel - stride`` output samples still owed to the next chunk (bias excluded)."""
 
-    partial: torch.Tensor  # [B, C_out, K - S]
+    partial: torch.Tensor  # [B, K - S, C_out], channels-last
 
     @property
     def batch_size(self) -> int:
@@ -221,6 +241,8 @@ class StreamingConvTranspose1d(StreamingModule[ConvTrState]):
         self.overlap = kernel_size - stride
         if self.overlap < 0:
             raise ValueError(f"stride {stride} larger than kernel {kernel_size}")
+        depthwise = groups == in_channels and out_channels == in_channels
+        self._stream_weight = DerivedWeight(depthwise_taps_weight if depthwise else _taps_weight)
 
     @property
     def inner(self) -> nn.ConvTranspose1d:
@@ -231,7 +253,7 @@ class StreamingConvTranspose1d(StreamingModule[ConvTrState]):
     def init_state(self, batch_size: int) -> ConvTrState:
         p = self.param_like()
         partial = torch.zeros(
-            batch_size, self.out_channels, self.overlap, dtype=p.dtype, device=p.device
+            batch_size, self.overlap, self.out_channels, dtype=p.dtype, device=p.device
         )
         return ConvTrState(partial)
 
@@ -242,17 +264,25 @@ class StreamingConvTranspose1d(StreamingModule[ConvTrState]):
         return convtr(x)
 
     def forward(self, x: torch.Tensor, state: ConvTrState | None = None) -> torch.Tensor:
+        if state is not None:
+            return self.step_cl(x.transpose(1, 2), state).transpose(1, 2)
         y = self._convtr(x)
         pt = self.overlap
-        if pt == 0:
-            return y
-        if state is None:
-            return y[..., : y.shape[-1] - pt]
-        y[..., :pt] += state.partial
-        tail = y[..., y.shape[-1] - pt :]
-        bias = self.inner.bias
-        if bias is not None:
-            state.partial.copy_(tail - bias[:, None])
-        else:
-            state.partial.copy_(tail)
-        return y[..., : y.shape[-1] - pt]
+        return y[..., : y.shape[-1] - pt] if pt else y
+
+    def step_cl(self, x: torch.Tensor, state: ConvTrState) -> torch.Tensor:
+        """Streaming on channels-last ``[B, T, C_in]`` -> ``[B, T * stride, C_out]``."""
+        convtr = self.inner
+        if self.kernel_size != 2 * self.stride:
+            y = convtr(x.transpose(1, 2)).transpose(1, 2)  # generic: overlap-add by hand
+            y = y.contiguous()
+            pt = self.overlap
+            y[:, :pt] += state.partial
+            tail = y[:, y.shape[1] - pt :]
+            bias = convtr.bias
+            state.partial.copy_(tail if bias is None else tail - bias)
+            return y[:, : y.shape[1] - pt]
+        taps = conv_transpose1d_taps_cl(
+            x.contiguous(), convtr.weight, convtr.groups, self._stream_weight
+        )
+        return overlap_add_cl(taps, self.stride, state.partial, convtr.bias)

@@ -212,3 +212,9 @@ class ProjectedTransformer(StreamingModule[KVCacheState]):
             x = self.input_proj(x)
         y = self.output_projs[0](self.transformer(x, state))
         return y.transpose(1, 2) if self.conv_layout else y
+
+    def step_cl(self, x: torch.Tensor, state: KVCacheState) -> torch.Tensor:
+        """Streaming on ``[B, T, C]`` whatever ``conv_layout`` says (the codec's fast path)."""
+        if self.input_proj is not None:
+            x = self.input_proj(x)
+        return self.output_projs[0](self.transformer(x, state))
