@@ -20,6 +20,7 @@ from dataclasses import replace
 import torch
 
 from antiphon.bench.codec import _pct, build_model, build_reference
+from antiphon.bench.memory_floor import MemoryFloor, parameter_bytes, read_bandwidth
 from antiphon.lm.config import LMConfig, small_config
 from antiphon.lm.generate import LMGenerator
 from antiphon.lm.model import LMModel
@@ -187,6 +188,13 @@ def main(args: argparse.Namespace) -> int:
     lm_rows = {k: _row(k, v) for k, v in _time(lm, users).items()}
     base = "reference float32" if args.vs_reference else None
     _print("LM step (temporal + 8 depth steps + sampling), per 80 ms frame", lm_rows, base)
+    print(
+        "\n".join(
+            _lm_floor(model).describe(
+                {k: r["p50_ms"] for k, r in lm_rows.items() if "float32" in k}
+            )
+        )
+    )
 
     mimi = build_model(None)
     loops = {
@@ -221,6 +229,20 @@ def main(args: argparse.Namespace) -> int:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=2)
     return 0
+
+
+def _lm_floor(model: LMModel) -> MemoryFloor:
+    """Bytes one frame streams: the temporal transformer, the text head and every depth step's
+    own weights (embeddings are gathered a row at a time, so they do not count)."""
+    parts = [
+        model.transformer,
+        model.text_linear,
+        model.depformer_in,
+        model.depformer,
+        model.linears,
+    ]
+    nbytes = parameter_bytes(parts)
+    return MemoryFloor(nbytes, read_bandwidth(nbytes))
 
 
 def _gpu_7b() -> dict[str, float]:
