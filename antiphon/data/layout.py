@@ -184,8 +184,7 @@ def _stretched(
     silence = np.zeros(int(pause * RATE), np.float32)
     out = np.concatenate([audio[:a], silence, audio[b:]])
     shift = (len(silence) - (b - a)) / RATE
-    cut = (a + b) / 2 / RATE
-    moved = [w if w.start < cut else Word(w.word, w.start + shift, w.end + shift) for w in words]
+    moved = words[:k] + [Word(w.word, w.start + shift, w.end + shift) for w in words[k:]]
     return out, moved, method, 1
 
 

@@ -17,10 +17,18 @@ def add_tiny_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument(
         "--micro", action="store_true", help="the same pipeline at toy scale (minutes; CI)"
     )
+    q.add_argument(
+        "--gpu", action="store_true", help="the scaled-up recipe for one GPU (-gpu configs)"
+    )
     q.add_argument("--ship", metavar="DIR", help="copy the finished model folder here")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
     q.add_argument("--no-eval", action="store_true", help="stop after the export")
+    q.add_argument(
+        "--until",
+        choices=["data", "codec", "encode", "lm", "export", "eval"],
+        help="stop after this stage (run again without it to go on)",
+    )
     q.set_defaults(func=_tiny)
 
 
@@ -37,7 +45,10 @@ def _tiny(args: argparse.Namespace) -> int:
     from antiphon.train.recipe import SCALES, Recipe, RecipeError, check_configs
 
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    scale = SCALES["micro" if args.micro else "full"]
+    if args.micro and args.gpu:
+        print("train tiny: --micro and --gpu exclude each other", file=sys.stderr)
+        return 2
+    scale = SCALES["micro" if args.micro else "gpu" if args.gpu else "full"]
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -45,7 +56,7 @@ def _tiny(args: argparse.Namespace) -> int:
     try:
         check_configs(scale)
         recipe = Recipe(args.out, scale, args.seed, log)
-        state = recipe.run(args.ship, skip_eval=args.no_eval)
+        state = recipe.run(args.ship, skip_eval=args.no_eval, until=args.until)
     except (
         RecipeError,
         TrainConfigError,
