@@ -272,7 +272,11 @@ class Trainer:
             while self.step < end:
                 logs = self.train_step()
                 log.advance()
-                timed_out = deadline is not None and time.monotonic() >= deadline
+                # Rank 0's clock decides, so every process stops at the same step (a process
+                # that stopped alone would leave the others waiting in a collective).
+                timed_out = deadline is not None and bool(
+                    D.broadcast_object(self.env, time.monotonic() >= deadline)
+                )
                 final = self.step == end or timed_out
                 if self.step % r.log_every == 0 or final or self.step == 1:
                     last_train = self._mean_logs(logs)
