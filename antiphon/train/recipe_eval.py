@@ -82,6 +82,9 @@ def evaluate(recipe: Recipe, deadline: float) -> dict[str, Any]:
     for dest in (out, folder):
         (dest / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
         (dest / "report.md").write_text(markdown(report))
+    bench_md = out / "bench" / "report.md"
+    if bench_md.is_file() and (folder / "logs").is_dir():
+        (folder / "logs" / "bench-duplex.md").write_text(bench_md.read_text())
     return report
 
 
