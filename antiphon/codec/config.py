@@ -62,6 +62,18 @@ class QuantizerConfig:
 
 
 @dataclass(frozen=True)
+class LossWeights:
+    """Weights of the codec training losses (``CodecTrainer``)."""
+
+    mel: float = 1.0
+    stft: float = 1.0
+    adversarial: float = 1.0
+    feature: float = 3.0
+    commitment: float = 1.0
+    distill: float = 10.0
+
+
+@dataclass(frozen=True)
 class MimiConfig:
     sample_rate: int = 24_000
     frame_rate: float = 12.5

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from antiphon.codec.config import LossWeights
 from antiphon.codec.discriminator import (
     MultiScaleSTFTDiscriminator,
     discriminator_hinge_loss,
@@ -19,16 +20,6 @@ from antiphon.codec.discriminator import (
 from antiphon.codec.distill import DistillationHead, SemanticTeacher
 from antiphon.codec.losses import MultiScaleMelLoss, MultiScaleSTFTLoss
 from antiphon.codec.model import MimiModel
-
-
-@dataclass(frozen=True)
-class LossWeights:
-    mel: float = 1.0
-    stft: float = 1.0
-    adversarial: float = 1.0
-    feature: float = 3.0
-    commitment: float = 1.0
-    distill: float = 10.0
 
 
 @dataclass

@@ -9,6 +9,7 @@ LM's text vocabulary.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import sentencepiece
@@ -46,10 +47,12 @@ def _corpus() -> list[str]:
     return lines
 
 
-def train_tokenizer(path: Path, vocab_size: int) -> None:
+def train_tokenizer(path: Path, vocab_size: int, sentences: Sequence[str] = ()) -> None:
+    """A SentencePiece BPE with the LM's special ids (EPAD 0, unk 1, eos 2, PAD 3), trained on
+    ``sentences`` plus the repository's docs (so a small text still fills the vocabulary)."""
     model = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(_corpus()),
+        sentence_iterator=iter([*sentences, *_corpus()]),
         model_writer=model,
         vocab_size=vocab_size,
         model_type="bpe",

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from antiphon.codec.config import LossWeights
+
 Kind = Literal["codec", "lm"]
 
 
@@ -69,13 +71,9 @@ class LMLossConfig:
 
 
 @dataclass(frozen=True)
-class CodecLossConfig:
-    mel: float = 1.0
-    stft: float = 1.0
-    adversarial: float = 1.0
-    feature: float = 3.0
-    commitment: float = 1.0
-    distill: float = 10.0
+class CodecLossConfig(LossWeights):
+    """The codec's loss weights plus what the training run builds around them."""
+
     discriminator: bool = True
     discriminator_filters: int = 32
     teacher: Literal["none", "whisper"] = "none"  # semantic distillation teacher

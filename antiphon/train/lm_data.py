@@ -10,12 +10,10 @@ tokenizer needs no re-encoding.
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
-import sentencepiece
 import soundfile as sf
 import torch
 from safetensors.torch import load_file, save_file
@@ -89,27 +87,11 @@ def dataset_sentences(records: Iterable[DialogueRecord]) -> list[str]:
 
 
 def train_tokenizer(path: Path, vocab_size: int, sentences: list[str]) -> Path:
-    """A SentencePiece BPE with the LM's special ids (EPAD 0, unk 1, eos 2, PAD 3), trained
-    on the dataset's transcripts plus the repository's docs (so a small dataset still fills
-    the vocabulary)."""
-    from antiphon.e2e.random_checkpoint import _corpus
+    """The LM's SentencePiece BPE trained on the dataset's transcripts plus the docs."""
+    from antiphon.e2e.random_checkpoint import train_tokenizer as train_spm
 
-    model = io.BytesIO()
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(sentences + _corpus()),
-        model_writer=model,
-        vocab_size=vocab_size,
-        model_type="bpe",
-        character_coverage=1.0,
-        unk_id=1,
-        bos_id=-1,
-        eos_id=2,
-        pad_id=3,
-        user_defined_symbols=["<epad>"],
-        minloglevel=2,
-    )
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(model.getvalue())
+    train_spm(path, vocab_size, sentences)
     return path
 
 
