@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from antiphon.audio.io import read_wav
+from antiphon.data.jsonl import jsonl_objects
 from antiphon.data.normalize import align_words, normalize_text, normalize_words, wer, word_errors
 
 RATE = 16000
@@ -113,14 +114,8 @@ def find_inputs(source: str | Path) -> list[tuple[str, Path, str | None]]:
     if not src.is_file():
         raise CleanError(f"{src}: no such folder or manifest")
     items: list[tuple[str, Path, str | None]] = []
-    for n, line in enumerate(src.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{src} line {n}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CleanError(f"{where}: not JSON ({exc.msg})") from exc
+    lines = src.read_text(encoding="utf-8").splitlines()
+    for _, where, obj in jsonl_objects(src, lines, CleanError):
         if not isinstance(obj, dict) or not isinstance(obj.get("audio"), str):
             raise CleanError(f"{where}: expected an object with a string key 'audio'")
         path = Path(obj["audio"])

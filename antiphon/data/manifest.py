@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from antiphon.data.jsonl import jsonl_objects
+
 SPEAKERS = ("agent", "user")
 KINDS = ("turn", "backchannel", "interruption")
 SPLITS = ("train", "heldout")
@@ -183,14 +185,8 @@ def load_manifest(path: str | Path, check_audio: bool = True) -> list[DialogueRe
         raise ManifestError(f"{p}: no such manifest")
     records: list[DialogueRecord] = []
     seen: set[str] = set()
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{p} line {n}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ManifestError(f"{where}: not JSON ({exc.msg})") from exc
+    lines = p.read_text(encoding="utf-8").splitlines()
+    for _, where, obj in jsonl_objects(p, lines, ManifestError):
         rec = record_from_json(obj, where)
         if rec.id in seen:
             raise ManifestError(f"{where}: duplicate id {rec.id!r}")

@@ -8,7 +8,6 @@ File formats (errors name the file and line):
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from antiphon.data.jsonl import jsonl_objects
 from antiphon.data.templates import PERSONAS, TOPICS, Persona, template_script
 
 if TYPE_CHECKING:
@@ -81,14 +81,7 @@ def _read_txt(p: Path, lines: list[str]) -> list[Script]:
 
 def _read_jsonl(p: Path, lines: list[str]) -> list[Script]:
     scripts: list[Script] = []
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{p} line {n}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ScriptError(f"{where}: not JSON ({exc.msg})") from exc
+    for n, where, obj in jsonl_objects(p, lines, ScriptError):
         items = obj.get("turns") if isinstance(obj, dict) else None
         if not isinstance(items, list):
             raise ScriptError(f"{where}: expected an object with a list under key 'turns'")
