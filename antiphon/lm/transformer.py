@@ -221,10 +221,8 @@ class DepthTransformer(nn.Module):
         return x
 
     def new_frame(self, batch_size: int, like: torch.Tensor) -> DepthKV:
-        shape = (batch_size, self.kv_heads, self.num_steps, self.head_dim)
-        layers = [
-            LayerKV(like.new_empty(shape), like.new_empty(shape)) for _ in range(len(self.layers))
-        ]
+        shape = (2, batch_size, self.kv_heads, self.num_steps, self.head_dim)
+        layers = [LayerKV(like.new_empty(shape)) for _ in range(len(self.layers))]
         return DepthKV(layers)
 
     def step(self, x: torch.Tensor, kv: DepthKV) -> torch.Tensor:

@@ -17,11 +17,11 @@ from torch.nn.utils.parametrizations import weight_norm
 from antiphon.nn.conv_stream import (
     DerivedWeight,
     _blocks_weight,
-    _taps_weight,
     conv1d_cl,
     conv_transpose1d_taps_cl,
     depthwise_taps_weight,
     overlap_add_cl,
+    taps_weight,
 )
 from antiphon.nn.streaming import StreamingModule, StreamingState, full_mask
 
@@ -242,7 +242,7 @@ class StreamingConvTranspose1d(StreamingModule[ConvTrState]):
         if self.overlap < 0:
             raise ValueError(f"stride {stride} larger than kernel {kernel_size}")
         depthwise = groups == in_channels and out_channels == in_channels
-        self._stream_weight = DerivedWeight(depthwise_taps_weight if depthwise else _taps_weight)
+        self._stream_weight = DerivedWeight(depthwise_taps_weight if depthwise else taps_weight)
 
     @property
     def inner(self) -> nn.ConvTranspose1d:

@@ -6,9 +6,10 @@ matmul formulation copy its input first. In channels-last, a causal conv with ke
 ``m * stride`` (all of Mimi's) is ``m`` GEMMs over *views* of the input: the input seen as
 non-overlapping blocks of ``stride`` steps, shifted by one block per GEMM. No im2col copy.
 
-Weights are rearranged once per parameter version (``DerivedWeight``); layers whose weights
-are large and whose chunk is short (the low-rate, wide layers) instead rearrange their few
-input columns and use the weight as it is, so nothing large is duplicated.
+Weights are rearranged once per parameter version (``DerivedWeight``); convolutions whose
+weights are large and whose chunk is short (the low-rate, wide layers) instead rearrange their
+few input columns and use the weight as it is. Transposed convolutions keep one rearranged copy
+in ``[rows out, C_in]`` order, the layout the short-chunk matrix products read fastest.
 Streaming is inference: derived weights are computed without autograd.
 """
 
@@ -24,25 +25,42 @@ COPY_WEIGHT_MAX = 1 << 20
 
 
 class DerivedWeight:
-    """A tensor computed from a parameter, recomputed when the parameter changes (an in-place
-    update bumps its version; loading with ``assign`` replaces the object)."""
+    """A tensor computed from one or more parameters, recomputed when any of them changes (an
+    in-place update bumps its version; loading with ``assign`` replaces the object)."""
 
-    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    def __init__(self, fn: Callable[..., torch.Tensor]) -> None:
         self.fn = fn
-        self.key: tuple[int, int, int] | None = None
+        self.key: tuple[tuple[int, int, int], ...] | None = None
         self.value: torch.Tensor | None = None
 
-    def get(self, weight: torch.Tensor) -> torch.Tensor:
-        try:
-            version = weight._version
-        except RuntimeError:  # inference tensors have no version counter
-            version = -1
-        key = (id(weight), weight.data_ptr(), version)
+    def get(self, *weights: torch.Tensor) -> torch.Tensor:
+        key = tuple(_identity(w) for w in weights)
         if self.value is None or key != self.key:
             with torch.no_grad():
-                self.value = self.fn(weight.detach()).contiguous()
+                self.value = self.fn(*(w.detach() for w in weights)).contiguous()
             self.key = key
         return self.value
+
+
+def _identity(weight: torch.Tensor) -> tuple[int, int, int]:
+    try:
+        version = weight._version
+    except RuntimeError:  # inference tensors have no version counter
+        version = -1
+    return (id(weight), weight.data_ptr(), version)
+
+
+def rows_times_weight(
+    rows: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+) -> torch.Tensor:
+    """``rows [M, K] @ weight[N, K].T (+ bias)`` in the form MKL runs fastest for this ``M``
+    (measured on the codec's wide layers): for a few rows ``F.linear``; for a few dozen rows the
+    transposed product ``weight @ rows.T``, returned as a transposed view (no copy)."""
+    if 4 < rows.shape[0] <= 64:
+        if bias is None:
+            return torch.mm(weight, rows.t()).t()
+        return torch.addmm(bias.unsqueeze(1), weight, rows.t()).t()
+    return F.linear(rows, weight, bias)
 
 
 def _blocks_weight(kernel: int, stride: int) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -78,7 +96,8 @@ def conv1d_cl(
     if weight.numel() > COPY_WEIGHT_MAX:  # wide layer, short chunk: gather the columns
         cols = torch.cat([blocks[:, i : i + t_out] for i in range(m)], dim=2)
         cols = cols.view(b, t_out, k, c_in).transpose(2, 3).reshape(b * t_out, c_in * k)
-        return F.linear(cols, weight.reshape(c_out, c_in * k), bias).view(b, t_out, c_out)
+        y = rows_times_weight(cols, weight.reshape(c_out, c_in * k), bias)
+        return y.reshape(b, t_out, c_out)
     w = derived.get(weight)  # [m, s * C_in, C_out]
     if b == 1:
         rows = blocks[0]
@@ -94,18 +113,19 @@ def conv1d_cl(
     return y
 
 
-def _taps_weight(w: torch.Tensor) -> torch.Tensor:
-    """Transposed conv ``[C_in, C_out / g, k]`` -> ``[C_in, k * C_out / g]`` in (tap, channel)
-    order."""
+def taps_weight(w: torch.Tensor) -> torch.Tensor:
+    """Transposed conv ``[C_in, C_out / g, k]`` -> ``[k * C_out / g, C_in]``: one output row
+    per (tap, channel), in the order of a channels-last block of output."""
     c_in, c_out, k = w.shape
-    return w.permute(0, 2, 1).reshape(c_in, k * c_out)
+    return w.permute(2, 1, 0).reshape(k * c_out, c_in)
 
 
 def conv_transpose1d_taps_cl(
     x: torch.Tensor, weight: torch.Tensor, groups: int, derived: DerivedWeight
 ) -> torch.Tensor:
     """Each input step's contribution to the ``k`` output steps it covers, channels-last:
-    ``x [B, T, C_in]`` -> ``[B, T, k, C_out]`` (bias excluded)."""
+    ``x [B, T, C_in]`` -> ``[B, T, k, C_out]`` (bias excluded). ``derived`` holds
+    ``depthwise_taps_weight`` for depthwise layers, ``taps_weight`` for the others."""
     b, t, c_in = x.shape
     _, c_out_g, k = weight.shape
     if groups == c_in and c_out_g == 1:  # depthwise (Mimi's upsampling)
@@ -113,11 +133,8 @@ def conv_transpose1d_taps_cl(
         return x.unsqueeze(2) * w.view(k, c_in)
     if groups != 1:
         raise ValueError("grouped transposed convs other than depthwise are not streamed")
-    if weight.numel() > COPY_WEIGHT_MAX:  # short chunk: rearrange the product, not the weight
-        y = x.reshape(b * t, c_in) @ weight.reshape(c_in, c_out_g * k)
-        return y.view(b, t, c_out_g, k).transpose(2, 3)
-    y = x.reshape(b * t, c_in) @ derived.get(weight)
-    return y.view(b, t, k, c_out_g)
+    y = rows_times_weight(x.reshape(b * t, c_in), derived.get(weight), None)
+    return y.reshape(b, t, k, c_out_g)
 
 
 def depthwise_taps_weight(w: torch.Tensor) -> torch.Tensor:

@@ -16,8 +16,18 @@ from antiphon.nn.streaming import StreamingState, full_mask
 
 @dataclass
 class LayerKV:
-    keys: torch.Tensor  # [B, H, capacity, D]
-    values: torch.Tensor  # [B, H, capacity, D]
+    """Keys and values are two views of one ``joint`` buffer ``[2, B, H, capacity, D]``, so a
+    fused step can write both with one copy."""
+
+    joint: torch.Tensor
+
+    @property
+    def keys(self) -> torch.Tensor:  # [B, H, capacity, D]
+        return self.joint[0]
+
+    @property
+    def values(self) -> torch.Tensor:  # [B, H, capacity, D]
+        return self.joint[1]
 
 
 @dataclass
@@ -49,13 +59,9 @@ class KVCacheState(StreamingState):
         device: torch.device,
         dtype: torch.dtype,
     ) -> KVCacheState:
-        shape = (batch_size, num_heads, capacity, head_dim)
+        shape = (2, batch_size, num_heads, capacity, head_dim)
         layers = [
-            LayerKV(
-                torch.zeros(shape, device=device, dtype=dtype),
-                torch.zeros(shape, device=device, dtype=dtype),
-            )
-            for _ in range(num_layers)
+            LayerKV(torch.zeros(shape, device=device, dtype=dtype)) for _ in range(num_layers)
         ]
         return cls(
             layers=layers,

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from antiphon.nn.kv_cache import KVCacheState, LayerKV, WritePlan, write_kv
+from antiphon.nn.lean_step import LeanStep, lean_eligible
 from antiphon.nn.norms import LayerScale, NormKind, make_norm
 from antiphon.nn.rope import apply_rope, rope_rotation
 from antiphon.nn.streaming import StreamingModule
@@ -128,6 +129,9 @@ class StreamingTransformer(StreamingModule[KVCacheState]):
             TransformerLayer(d_model, num_heads, dim_feedforward, norm, layer_scale)
             for _ in range(num_layers)
         )
+        # Inference streaming of LayerNorm stacks (the codec's) takes the fused step.
+        self._lean = LeanStep(self.layers, num_heads, rope_max_period)
+        self._lean_ok = lean_eligible(self.layers)
 
     def init_state(self, batch_size: int) -> KVCacheState:
         if self.context is None:
@@ -157,6 +161,8 @@ class StreamingTransformer(StreamingModule[KVCacheState]):
             for layer in self.layers:
                 x = layer(x, ctx)
             return x
+        if self._lean_ok and not torch.is_grad_enabled():
+            return self._lean(x, state, self.context)
         rotation = self._rope(state.positions(t))
         plan, mask = state.advance(t, self.context)
         ctx = StepContext(rotation, mask, plan)
