@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -34,23 +35,51 @@ def _fold_scale(weight: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return weight * scale[:, None]
 
 
+def _sub(layer: nn.Module, name: str, kind: type[nn.Module]) -> Any:
+    module = layer.get_submodule(name)
+    if not isinstance(module, kind):
+        raise TypeError(f"{name} is {type(module).__name__}, expected {kind.__name__}")
+    return module
+
+
 @dataclass
 class _LayerPlan:
-    """What one layer's fused step reads, with the folded weights cached per version."""
+    """One layer's modules, typed, and its folded output weights cached per version."""
 
-    layer: nn.Module
+    norm1: nn.LayerNorm
+    norm2: nn.LayerNorm
+    in_proj: nn.Linear
+    out_proj: nn.Linear
+    linear1: nn.Linear
+    linear2: nn.Linear
+    scale1: LayerScale | None
+    scale2: LayerScale | None
     out_scaled: DerivedWeight
     ffn_out_scaled: DerivedWeight
 
+    @classmethod
+    def of(cls, layer: nn.Module) -> _LayerPlan:
+        s1, s2 = layer.get_submodule("layer_scale_1"), layer.get_submodule("layer_scale_2")
+        return cls(
+            _sub(layer, "norm1", nn.LayerNorm),
+            _sub(layer, "norm2", nn.LayerNorm),
+            _sub(layer, "self_attn.in_projs.0", nn.Linear),
+            _sub(layer, "self_attn.out_projs.0", nn.Linear),
+            _sub(layer, "linear1", nn.Linear),
+            _sub(layer, "linear2", nn.Linear),
+            s1 if isinstance(s1, LayerScale) else None,
+            s2 if isinstance(s2, LayerScale) else None,
+            DerivedWeight(_fold_scale),
+            DerivedWeight(_fold_scale),
+        )
+
     def out_weight(self) -> torch.Tensor:
-        w = self.layer.self_attn.out_projs[0].weight
-        scale = self.layer.layer_scale_1
-        return self.out_scaled.get(w, scale.scale) if isinstance(scale, LayerScale) else w
+        w = self.out_proj.weight
+        return w if self.scale1 is None else self.out_scaled.get(w, self.scale1.scale)
 
     def ffn_out_weight(self) -> torch.Tensor:
-        w = self.layer.linear2.weight
-        scale = self.layer.layer_scale_2
-        return self.ffn_out_scaled.get(w, scale.scale) if isinstance(scale, LayerScale) else w
+        w = self.linear2.weight
+        return w if self.scale2 is None else self.ffn_out_scaled.get(w, self.scale2.scale)
 
 
 def lean_eligible(layers: nn.ModuleList) -> bool:
@@ -58,9 +87,12 @@ def lean_eligible(layers: nn.ModuleList) -> bool:
     the generic path."""
     linears = ("self_attn.in_projs.0", "self_attn.out_projs.0", "linear1", "linear2")
     return all(
-        isinstance(ly.norm1, nn.LayerNorm)
-        and isinstance(ly.norm2, nn.LayerNorm)
-        and all(ly.get_submodule(name).bias is None for name in linears)
+        isinstance(ly.get_submodule("norm1"), nn.LayerNorm)
+        and isinstance(ly.get_submodule("norm2"), nn.LayerNorm)
+        and all(
+            isinstance(m := ly.get_submodule(name), nn.Linear) and m.bias is None
+            for name in linears
+        )
         for ly in layers
     )
 
@@ -69,9 +101,9 @@ class LeanStep:
     """Runs ``StreamingTransformer`` streaming steps through the fused path."""
 
     def __init__(self, layers: nn.ModuleList, num_heads: int, rope_max_period: float | None):
-        self.plans = [
-            _LayerPlan(ly, DerivedWeight(_fold_scale), DerivedWeight(_fold_scale)) for ly in layers
-        ]
+        # Built on first use: layers of other kinds never take this path.
+        self.layers = layers
+        self._plans: list[_LayerPlan] | None = None
         self.num_heads = num_heads
         self.rope_max_period = rope_max_period
 
@@ -87,11 +119,12 @@ class LeanStep:
         bias = bias.expand(b, h, t, cap).reshape(b * h, t, cap) if b > 1 else bias.view(1, t, cap)
         scale = 1.0 / math.sqrt(hd)
         rows = x.reshape(b * t, dim)
-        for p, cache in zip(self.plans, state.layers, strict=True):
-            ly = p.layer
-            n1, n2 = ly.norm1, ly.norm2
+        if self._plans is None:
+            self._plans = [_LayerPlan.of(ly) for ly in self.layers]
+        for p, cache in zip(self._plans, state.layers, strict=True):
+            n1, n2 = p.norm1, p.norm2
             hidden = F.layer_norm(rows, (dim,), n1.weight, n1.bias, n1.eps)
-            qkv = F.linear(hidden, ly.self_attn.in_projs[0].weight).view(b, t, 3, h, hd)
+            qkv = F.linear(hidden, p.in_proj.weight).view(b, t, 3, h, hd)
             if rot is not None:
                 pairs = torch.view_as_complex(qkv.view(b, t, 3, h, hd // 2, 2))
                 qkv = torch.view_as_real(pairs * rot).view(b, t, 3, h, hd)
@@ -104,7 +137,7 @@ class LeanStep:
             attn = attn.view(b, h, t, hd).transpose(1, 2).reshape(b * t, dim)
             rows = torch.addmm(rows, attn, p.out_weight().t())
             hidden = F.layer_norm(rows, (dim,), n2.weight, n2.bias, n2.eps)
-            ffn = F.gelu(F.linear(hidden, ly.linear1.weight))
+            ffn = F.gelu(F.linear(hidden, p.linear1.weight))
             rows = torch.addmm(rows, ffn, p.ffn_out_weight().t())
         return rows.view(b, t, dim)
 

@@ -19,28 +19,37 @@ def _stream(module: torch.nn.Module, x: torch.Tensor, chunk: int) -> torch.Tenso
 @pytest.mark.parametrize("copy_weight_max", [0, 1 << 20])  # rearrange inputs / the weight
 @pytest.mark.parametrize("batch", [1, 2])
 @pytest.mark.parametrize(("kernel", "stride"), [(3, 1), (8, 4), (16, 8)])
+@pytest.mark.parametrize("steps", [2, 10])  # output rows per chunk: both GEMM forms
 def test_conv_strategies_equal_batch_conv(
-    monkeypatch: pytest.MonkeyPatch, copy_weight_max: int, batch: int, kernel: int, stride: int
+    monkeypatch: pytest.MonkeyPatch,
+    copy_weight_max: int,
+    batch: int,
+    kernel: int,
+    stride: int,
+    steps: int,
 ) -> None:
     monkeypatch.setattr(conv_stream, "COPY_WEIGHT_MAX", copy_weight_max)
     torch.manual_seed(0)
     conv = StreamingConv1d(12, 10, kernel, stride)
-    x = torch.randn(batch, 12, stride * 10)
+    x = torch.randn(batch, 12, stride * 20)
     with torch.no_grad():
-        torch.testing.assert_close(_stream(conv, x, stride * 2), conv(x), atol=1e-5, rtol=1e-5)
+        streamed = _stream(conv, x, stride * steps)
+        torch.testing.assert_close(streamed, conv(x), atol=1e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("copy_weight_max", [0, 1 << 20])
 @pytest.mark.parametrize(("groups", "channels"), [(1, 8), (8, 8)])
+@pytest.mark.parametrize("chunk", [3, 9])  # input rows per chunk: both GEMM forms
 def test_transposed_conv_strategies_equal_batch(
-    monkeypatch: pytest.MonkeyPatch, copy_weight_max: int, groups: int, channels: int
+    monkeypatch: pytest.MonkeyPatch, copy_weight_max: int, groups: int, channels: int, chunk: int
 ) -> None:
     monkeypatch.setattr(conv_stream, "COPY_WEIGHT_MAX", copy_weight_max)
     torch.manual_seed(0)
     convtr = StreamingConvTranspose1d(channels, channels, 8, 4, groups=groups)
-    x = torch.randn(1, channels, 9)
+    x = torch.randn(1, channels, 18)
     with torch.no_grad():
-        torch.testing.assert_close(_stream(convtr, x, 3), convtr(x), atol=1e-5, rtol=1e-5)
+        streamed = _stream(convtr, x, chunk)
+        torch.testing.assert_close(streamed, convtr(x), atol=1e-5, rtol=1e-5)
 
 
 def test_streaming_follows_weights_loaded_in_place() -> None:

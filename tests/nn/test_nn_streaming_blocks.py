@@ -118,3 +118,34 @@ def test_transformer_kv_reset_per_item_restarts_positions() -> None:
         cont = t(torch.cat([warm[1:], x[1:]], 1))[:, 5:]
     torch.testing.assert_close(out[:1], fresh, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(out[1:], cont, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("layer_scale", [0.5, None])
+def test_fused_inference_step_equals_layer_by_layer_step(layer_scale: float | None) -> None:
+    """Inference streaming takes the fused step (nn/lean_step.py); with autograd on, the
+    layer-by-layer path runs. Both must agree, through a per-item reset and a full ring."""
+    torch.manual_seed(0)
+    t = StreamingTransformer(16, 4, 2, 32, context=5, layer_scale=layer_scale).eval()
+    x = torch.randn(2, 14, 16)
+    fused_state, plain_state = t.init_state(2), t.init_state(2)
+    outs: dict[str, list[torch.Tensor]] = {"fused": [], "plain": []}
+    for i in range(0, 14, 2):
+        if i == 6:
+            for s in (fused_state, plain_state):
+                s.reset(torch.tensor([False, True]))
+        with torch.no_grad():
+            outs["fused"].append(t(x[:, i : i + 2], fused_state))
+        outs["plain"].append(t(x[:, i : i + 2], plain_state).detach())  # grad on: plain path
+    torch.testing.assert_close(
+        torch.cat(outs["fused"], 1), torch.cat(outs["plain"], 1), atol=1e-5, rtol=1e-5
+    )
+
+
+def test_rms_norm_transformer_streams_without_the_fused_step() -> None:
+    torch.manual_seed(0)
+    t = StreamingTransformer(16, 4, 2, 32, context=50, norm="rms_norm").eval()
+    x = torch.randn(1, 6, 16)
+    with torch.no_grad():
+        state = t.init_state(1)
+        parts = [t(x[:, i : i + 3], state) for i in range(0, 6, 3)]
+        torch.testing.assert_close(torch.cat(parts, 1), t(x), atol=1e-5, rtol=1e-5)
