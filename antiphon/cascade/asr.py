@@ -97,11 +97,17 @@ class StreamingASR:
         self.short_min_logprob = short_min_logprob
         self._lock = threading.Lock()
 
-    def transcribe(self, audio16k: np.ndarray, prompt: str | None = None) -> str:
-        """Text of one utterance ("" for silence, noise or a filtered hallucination)."""
-        return self.transcribe_detailed(audio16k, prompt).text
+    def transcribe(
+        self, audio16k: np.ndarray, prompt: str | None = None, quick: bool = False
+    ) -> str:
+        """Text of one utterance ("" for silence, noise or a filtered hallucination).
+        ``quick``: the short-window decode only, never the slower standard one (live partial
+        transcripts, whose tail is provisional anyway)."""
+        return self.transcribe_detailed(audio16k, prompt, quick).text
 
-    def transcribe_detailed(self, audio16k: np.ndarray, prompt: str | None = None) -> Transcript:
+    def transcribe_detailed(
+        self, audio16k: np.ndarray, prompt: str | None = None, quick: bool = False
+    ) -> Transcript:
         audio = np.asarray(audio16k, dtype=np.float32).reshape(-1)
         t0 = time.perf_counter()
         if audio.size < SAMPLE_RATE // 10 or float(np.sqrt(np.mean(audio**2))) < self.rms_floor:
@@ -115,7 +121,7 @@ class StreamingASR:
             # the short window costs accuracy on hard sentences; those it is unsure of are
             # decoded again the standard way. Not under a second: there ("uh-huh", "yeah")
             # the standard decode was no better, and barge-in checks need the speed.
-            if seg.avg_logprob >= self.short_min_logprob or audio.size < SAMPLE_RATE:
+            if seg.avg_logprob >= self.short_min_logprob or audio.size < SAMPLE_RATE or quick:
                 text = self.clean_segment(seg)
                 return Transcript(
                     text, seg.no_speech_prob, seg.avg_logprob, time.perf_counter() - t0
@@ -211,13 +217,13 @@ class IncrementalTranscriber:
         self._n += chunk.size
         if self._n < self.min_audio or self._n - self._decoded_n < self.interval:
             return ""
-        self._decode(self.audio)
+        self._decode(self.audio, quick=True)
         return self._release(self._agreed())
 
     def update(self, audio: np.ndarray) -> str:
         """Decode the whole utterance so far (the caller decides when); return the newly
         stable text. For callers that keep the audio themselves, like the cascade brain."""
-        self._decode(np.asarray(audio, dtype=np.float32).reshape(-1))
+        self._decode(np.asarray(audio, dtype=np.float32).reshape(-1), quick=True)
         return self._release(self._agreed())
 
     def finalize(self, audio: np.ndarray | None = None) -> str:
@@ -228,8 +234,9 @@ class IncrementalTranscriber:
             self._decode(final)
         return self.hypothesis
 
-    def _decode(self, audio: np.ndarray) -> None:
-        self.hypothesis = self.asr.transcribe(audio, self.prompt)
+    def _decode(self, audio: np.ndarray, quick: bool = False) -> None:
+        # partials are provisional: a slow second decode would only delay the final one
+        self.hypothesis = self.asr.transcribe(audio, self.prompt, quick=quick)
         self.decodes += 1
         self._decoded_audio = audio
         self._decoded_n = audio.size

@@ -15,7 +15,7 @@ class CascadeConfig:
     tts_threads: int = 1  # TTS runs while the LLM writes: two 2-thread pools on 2 cores thrash
     n_ctx: int = 4096
     max_tokens: int = 160
-    first_phrase_words: int = 3  # the first phrase goes to TTS after this many words
+    first_phrase_words: int = 2  # the first phrase goes to TTS after this many words
     temperature: float = 0.2
     max_tool_rounds: int = 3
     # speculative start: ASR final + LLM + TTS begin at the first VAD silence; audio is held

@@ -73,9 +73,11 @@ class CascadeStack:
         return persona.default_instructions(self.config.language, tools=True)
 
     # ---- model calls (run in worker threads) ----------------------------------------------
-    def transcribe(self, audio16k: np.ndarray, prompt: str | None = None) -> str:
+    def transcribe(
+        self, audio16k: np.ndarray, prompt: str | None = None, quick: bool = False
+    ) -> str:
         with self._asr_lock:
-            return self.asr.transcribe(audio16k, prompt)
+            return self.asr.transcribe(audio16k, prompt, quick)
 
     @property
     def char_units(self) -> bool:
