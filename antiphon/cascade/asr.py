@@ -97,6 +97,9 @@ class StreamingASR:
         self.short_min_logprob = short_min_logprob
         self._lock = threading.Lock()
 
+    def _prompt(self, prompt: str | None) -> str | None:
+        return prompt if prompt is not None else _PROMPTS.get(self.language)
+
     def transcribe(
         self, audio16k: np.ndarray, prompt: str | None = None, quick: bool = False
     ) -> str:
@@ -115,13 +118,20 @@ class StreamingASR:
         max_new = min(200, 16 + int(12 * audio.size / SAMPLE_RATE))
         if self._short is not None and audio.size / SAMPLE_RATE <= self._short.max_audio_s():
             with self._lock:
-                seg = self._short.decode(
-                    audio, prompt if prompt is not None else _PROMPTS.get(self.language), max_new
-                )
-            # the short window costs accuracy on hard sentences; those it is unsure of are
-            # decoded again the standard way. Not under a second: there ("uh-huh", "yeah")
-            # the standard decode was no better, and barge-in checks need the speed.
-            if seg.avg_logprob >= self.short_min_logprob or audio.size < SAMPLE_RATE or quick:
+                seg = self._short.decode(audio, self._prompt(prompt), max_new)
+                # the short window costs accuracy on hard sentences; those it is unsure of
+                # are decoded again on the whole 30 s window. Not under a second: there
+                # ("uh-huh", "yeah") the full window was no better, and barge-in checks
+                # need the speed. English (tiny.en) runs that second decode here, without
+                # faster-whisper's pipeline around it (330-490 ms instead of 480-770 ms);
+                # multilingual base echoed the Chinese prompt that way, so it keeps the
+                # standard decode below.
+                unsure = seg.avg_logprob < self.short_min_logprob
+                again = unsure and audio.size >= SAMPLE_RATE and not quick
+                if again and self.language == "en":
+                    seg = self._short.decode(audio, self._prompt(prompt), max_new, full=True)
+                    again = False
+            if not again:
                 text = self.clean_segment(seg)
                 return Transcript(
                     text, seg.no_speech_prob, seg.avg_logprob, time.perf_counter() - t0
@@ -136,7 +146,7 @@ class StreamingASR:
                 without_timestamps=True,
                 condition_on_previous_text=False,
                 vad_filter=False,
-                initial_prompt=prompt if prompt is not None else _PROMPTS.get(self.language),
+                initial_prompt=self._prompt(prompt),
                 no_speech_threshold=self.no_speech_threshold,
                 log_prob_threshold=self.logprob_threshold,
                 # Real speech stays under ~8 tokens/s; the cap stops a decode that loops

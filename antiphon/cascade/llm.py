@@ -117,6 +117,7 @@ class ChatLLM:
             ids = self._llm.tokenize(special.encode(), add_bos=False, special=True)
             if len(ids) == 1:
                 self._stop_ids.add(ids[0])
+        self._next_turn_ids = self.tokenize(f"{IM_END}\n{IM_START}user\n")
         open_ids = self.tokenize(TOOL_CALL_OPEN)
         self._tool_open_id = open_ids[0] if len(open_ids) == 1 else -1  # Qwen: one added token
         self._grammars: dict[tuple[str, ...], object] = {}
@@ -172,16 +173,19 @@ class ChatLLM:
 
     def warmup(self, system: str | None = None, tools: Sequence[Tool] = ()) -> None:
         """Put the system prompt (with tools) into the KV cache before the first turn."""
+        text = render_chatml(
+            [Message("system", system or self.default_system)],
+            tools,
+            self.default_system,
+            add_generation_prompt=False,
+        )
+        tokens = self.tokenize(text)
+
+        def fill() -> None:
+            self._llm.eval(tokens[self._reuse_prefix(tokens) :])
+
         with self._lock:
-            text = render_chatml(
-                [Message("system", system or self.default_system)],
-                tools,
-                self.default_system,
-                add_generation_prompt=False,
-            )
-            tokens = self.tokenize(text)
-            prefix = self._reuse_prefix(tokens)
-            self._thread.submit(self._llm.eval, tokens[prefix:]).result()
+            self._thread.submit(fill).result()
 
     # --- generation -------------------------------------------------------------------
     def stream(
@@ -246,10 +250,12 @@ class ChatLLM:
         tokens_out = self._generate(tokens[cached:], temperature, self._grammar(mode, tools))
         if mode == "call":
             yield TOOL_CALL_OPEN
+        ended = False  # the model closed its turn itself
         try:
             while True:
                 token = next(tokens_out, None)
                 if token is None or token in self._stop_ids:
+                    ended = token is not None
                     break
                 if _is_cancelled(cancel):
                     cancelled = True
@@ -301,6 +307,18 @@ class ChatLLM:
                 total_s=time.perf_counter() - t0,
                 cancelled=cancelled,
             )
+        if ended and not cancelled:
+            # queued behind this stream on the llama thread, while the reply is still playing
+            self._thread.submit(self._prefill_next_turn)
+
+    def _prefill_next_turn(self) -> None:
+        """Evaluate how every next user turn begins (the end of the reply the model just
+        closed, then ``<|im_start|>user``), so the turn that follows evaluates only its own
+        words: ~5 fewer tokens between the user's last word and the first reply token. A
+        different next prompt (a cut reply, a tool result) diverges and is re-evaluated from
+        there by the prefix match, as before. Runs on the llama thread, after the stream's
+        last step and before any later call (that thread serialises all model state)."""
+        self._llm.eval(self._next_turn_ids)
 
     def _generate(
         self, tokens: list[int], temperature: float, grammar: object | None

@@ -72,11 +72,17 @@ class ShortWindowDecoder:
     def max_audio_s(self) -> float:
         return FULL_WINDOW_FRAMES * HOP / SAMPLE_RATE - 1.0
 
-    def decode(self, audio: np.ndarray, prompt: str | None, max_new_tokens: int) -> ShortSegment:
+    def decode(
+        self, audio: np.ndarray, prompt: str | None, max_new_tokens: int, full: bool = False
+    ) -> ShortSegment:
+        """Greedy decode on the short window, or on Whisper's whole 30 s window (``full``:
+        slower, better on what the short window is unsure of)."""
         import ctranslate2
         from faster_whisper.transcribe import get_compression_ratio
 
         frames = max(self.min_frames, -(-(len(audio) // HOP + 50) // 100) * 100)
+        if full:
+            frames = FULL_WINDOW_FRAMES
         frames = min(frames, FULL_WINDOW_FRAMES)
         padded = np.zeros(frames * HOP, dtype=np.float32)
         padded[: min(len(audio), len(padded))] = audio[: len(padded)]
