@@ -164,3 +164,26 @@ def test_chinese_character_error_rate() -> None:
     print(f"\nChinese CER {cer:.3f} (Whisper base, espeak-ng pinyin voice): {hyps}")
     assert cer < 0.6  # seen 0.35: espeak's Mandarin is robotic; real speech does far better
     assert any(h.startswith(r[:3]) for r, h in zip(refs, hyps, strict=True))
+
+
+def test_unsure_final_is_decoded_again_on_the_full_window_but_partials_never(
+    asr: StreamingASR, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A final transcript the short window is unsure of gets a second decode on Whisper's
+    whole 30 s window; a live partial (``quick``) never pays for it."""
+    assert asr._short is not None
+    calls: list[bool] = []
+    decode = asr._short.decode
+
+    def spy(audio: np.ndarray, prompt: str | None, max_new: int, full: bool = False) -> Any:
+        calls.append(full)
+        return decode(audio, prompt, max_new, full)
+
+    monkeypatch.setattr(asr._short, "decode", spy)
+    monkeypatch.setattr(asr, "short_min_logprob", 0.0)  # every decode counts as unsure
+    audio = synth("What is the capital of France?")
+    final = asr.transcribe(audio)
+    assert calls == [False, True] and "france" in final.lower()
+    calls.clear()
+    partial = asr.transcribe(audio, quick=True)
+    assert calls == [False] and "france" in partial.lower()

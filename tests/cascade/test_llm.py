@@ -185,3 +185,36 @@ def test_tool_choice_required_and_none(smollm: ChatLLM) -> None:
     assert parser.text.strip() == ""
     reply = smollm.complete(msgs, tools, temperature=0.0, max_tokens=20, tool_choice="none")
     assert reply.strip() and reply.lstrip()[0] not in "{<["
+
+
+def test_every_model_call_runs_on_one_thread_and_the_next_turn_is_prefilled(
+    qwen: ChatLLM,
+) -> None:
+    """Turns from different caller threads all drive llama.cpp from ChatLLM's own thread
+    (libgomp slows down once pools exist on several threads), and a reply the model closed
+    leaves the next user turn's opening in the KV cache."""
+    seen: set[int] = set()
+    inner = qwen._llm.eval
+
+    def spy(tokens: list[int]) -> None:
+        seen.add(threading.get_ident())
+        inner(tokens)
+
+    qwen._llm.eval = spy  # type: ignore[method-assign]
+    try:
+        history = [SYSTEM, Message("user", "Say hello.")]
+        results: list[str] = []
+        caller = threading.Thread(
+            target=lambda: results.append(qwen.complete(history, temperature=0.0, max_tokens=30))
+        )
+        caller.start()
+        caller.join()
+        history += [Message("assistant", results[0]), Message("user", "Name one colour.")]
+        qwen.complete(history, temperature=0.0, max_tokens=30)  # from this thread
+    finally:
+        qwen._llm.eval = inner  # type: ignore[method-assign]
+    assert len(seen) == 1 and threading.get_ident() not in seen
+    stats = qwen.last_stats
+    assert stats is not None
+    own = qwen.tokenize("Name one colour.<|im_end|>\n<|im_start|>assistant\n")
+    assert stats.evaluated_tokens <= len(own) + 1, (stats.evaluated_tokens, len(own))
