@@ -84,7 +84,7 @@ class CascadeBrain(ClientCommands, OverlapHandling):
     async def start(self, ctx: BrainContext) -> None:
         self.ctx = ctx
         self.vad = self.stack.new_vad()
-        self.seg = VADSegmenter(min_speech_ms=96, min_silence_ms=96)
+        self.seg = VADSegmenter(min_speech_ms=96, min_silence_ms=64)
         self._last_audio_t = ctx.clock.now()
         self._watchdog = asyncio.create_task(self._watch_input(), name="input-watchdog")
 
@@ -187,6 +187,8 @@ class CascadeBrain(ClientCommands, OverlapHandling):
                 p,
                 self.cfg.min_eot_silence_ms,
                 self.cfg.smart_turn_threshold,
+                self._candidate.asked_question(),
+                self.cfg.question_eot_silence_ms,
             ):
                 self._candidate.committed = True
                 self._track(self._commit_turn(self._candidate))

@@ -26,6 +26,9 @@ class CascadeConfig:
     # earliest end of turn when smart-turn says "complete"; the speculative pipeline needs
     # longer than this anyway, so it costs no latency but saves "Stop." + pause misfires
     min_eot_silence_ms: int = 350
+    # smart-turn says "incomplete" but the transcript ends in "?": end the turn after this
+    # much silence rather than the full max_silence_ms
+    question_eot_silence_ms: int = 600
     input_stall_s: float = 2.0  # no audio this long inside a user turn ends the turn
     # overlap speech this much quieter than the user's own turns is not for the agent
     # (the user turned away, a television): it neither pauses nor stops the agent

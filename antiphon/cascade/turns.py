@@ -37,6 +37,15 @@ class TurnCandidate:
             return None
         return self.smart.result() if self.smart.exception() is None else None
 
+    def asked_question(self) -> bool:
+        """The transcript ends in a question mark: Whisper sets one from the intonation and
+        the syntax of a finished question, a cue smart-turn alone sometimes misses."""
+        if self.asr is None or not self.asr.done() or self.asr.cancelled():
+            return False
+        if self.asr.exception() is not None:
+            return False
+        return self.asr.result().rstrip(" \"'”’»)").endswith(("?", "？"))
+
     def cancel(self) -> None:
         for task in (self.asr, self.smart):
             if task is not None and not task.done():
@@ -49,13 +58,19 @@ def end_of_turn(
     p_complete: float | None,
     min_eot_ms: int,
     complete_threshold: float,
+    asked: bool = False,
+    asked_eot_ms: int = 600,
 ) -> bool:
     """server_vad: silence alone. semantic_vad: early when smart-turn says the utterance is
-    complete, late (max_silence_ms) when it does not or cannot say."""
+    complete, late (max_silence_ms) when it does not or cannot say; in between
+    (``asked_eot_ms``) when it says "incomplete" but the transcript ends in a question mark
+    (smart-turn judged "What is 2 plus 2?" incomplete in 1 of 2 renderings)."""
     if td.kind == "server_vad":
         return silence_ms >= td.silence_duration_ms
     if p_complete is not None and p_complete >= complete_threshold:
         return silence_ms >= max(min_eot_ms, 0)
+    if asked:
+        return silence_ms >= min(max(asked_eot_ms, min_eot_ms), td.max_silence_ms)
     return silence_ms >= td.max_silence_ms
 
 

@@ -49,3 +49,29 @@ def test_voiced_end_ignores_trailing_silence() -> None:
         np.float32
     )
     assert abs(voiced_end(audio, rate) - 1.5) < 0.02
+
+
+def test_a_question_mark_shortens_the_wait_when_smart_turn_says_incomplete() -> None:
+    td = TurnDetection()
+    assert not end_of_turn(td, 500, 0.2, 350, 0.5, asked=True, asked_eot_ms=600)
+    assert end_of_turn(td, 620, 0.2, 350, 0.5, asked=True, asked_eot_ms=600)
+    assert not end_of_turn(td, 620, 0.2, 350, 0.5, asked=False, asked_eot_ms=600)
+    assert end_of_turn(td, 400, 0.9, 350, 0.5, asked=True, asked_eot_ms=600)  # complete: as before
+
+
+def test_candidate_knows_when_its_transcript_asks_a_question() -> None:
+    import asyncio
+
+    from antiphon.cascade.turns import TurnCandidate
+
+    async def verdicts() -> list[bool]:
+        out = []
+        for text in ("What is 2 plus 2?", 'He asked "why?"', "I would like a table for", None):
+            fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            if text is not None:
+                fut.set_result(text)
+            cand = TurnCandidate(np.zeros(10, np.float32), 0.0, 0, fut, None)  # type: ignore[arg-type]
+            out.append(cand.asked_question())
+        return out
+
+    assert asyncio.run(verdicts()) == [True, True, False, False]  # the last: not decoded yet
