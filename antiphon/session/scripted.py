@@ -97,8 +97,10 @@ async def run_script(
     pos = 0
     agent_busy = False
     agent_quiet_since = 0.0
-    replies = 0  # responses finished so far
-    replies_at_last_start = 0
+    # responses started since the current utterance began, and whether one of them finished:
+    # the reply a barge-in cut off finishes after the next utterance began, but is no answer
+    fresh: set[str] = set()
+    answered_fresh = False
     last_end = 0.0  # when the last utterance finished playing
     reply_audio_start: float | None = None
     echo_line = np.zeros(0, dtype=np.float32)  # what the microphone hears of the agent
@@ -113,9 +115,10 @@ async def run_script(
                 on_event(now, ev)
             if isinstance(ev, ResponseStarted):
                 agent_busy, reply_audio_start = True, None
+                fresh.add(ev.response_id)
             elif isinstance(ev, ResponseDone):
                 agent_busy = False
-                replies += 1
+                answered_fresh = answered_fresh or ev.response_id in fresh
             elif isinstance(ev, AudioChunk):
                 if reply_audio_start is None:
                     reply_audio_start = now
@@ -135,7 +138,7 @@ async def run_script(
         # -- start the next utterance when its moment has come
         if current is None and pending:
             u = pending[0]
-            answered = replies > replies_at_last_start or now - last_end >= NO_REPLY_S
+            answered = answered_fresh or now - last_end >= NO_REPLY_S
             ready = (
                 (u.when == "at" and now >= u.start_s)
                 or (
@@ -154,7 +157,8 @@ async def run_script(
             if ready:
                 pending.pop(0)
                 current, pos = u.audio, 0
-                replies_at_last_start = replies
+                fresh.clear()
+                answered_fresh = False
                 reply_audio_start = None  # "agent_speaking" means the reply to come
                 rec.played.append(Played(u.label, now, now + voiced_end(u.audio, sample_rate)))
         # -- one frame of user audio (plus echo of what the agent played)

@@ -3,6 +3,8 @@ that is executed and spoken, and a barge-in that cuts the agent off."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from antiphon.apps.demo import SCRIPT_EN, converse, latency_lines
@@ -20,6 +22,10 @@ async def test_demo_conversation(stack, capsys) -> None:  # type: ignore[no-unty
     assert "paris" in dones[0].text.lower()
     assert any(isinstance(e, ToolCall) and e.name == "control_lights" for e in events)
     assert any(d.status == "cancelled" and d.reason == "turn_detected" for d in dones)
+    # the question asked over the agent is answered before the script goes on (the reply the
+    # barge-in cut off is no answer to it)
+    assert any(isinstance(e, ToolCall) and e.name == "get_current_time" for e in events)
+    assert any(d.status == "completed" and re.search(r"\d:\d\d", d.text) for d in dones)
     assert any(isinstance(e, StyleChanged) and e.speed < 1.0 for e in events)
     printed = capsys.readouterr().out
     assert "USER : " in printed and "TOOL : control_lights" in printed and "cut off by" in printed
