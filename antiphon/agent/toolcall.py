@@ -154,6 +154,11 @@ class ToolCallParser:
         self.errors: list[MalformedToolCall] = []
         self.text = ""  # all spoken text so far
 
+    @property
+    def calling(self) -> bool:
+        """A tool call has begun and is not complete yet."""
+        return self._in_call or self._bare_json
+
     def feed(self, piece: str) -> list[ParsedPiece]:
         self._buf += piece
         out: list[ParsedPiece] = []

@@ -302,7 +302,7 @@ class Responder:
 
     async def _run_tool(self, call: ToolCallRequest) -> str:
         run = asyncio.create_task(asyncio.to_thread(self.tools.run, call.name, call.arguments_json))
-        if self.tools.is_slow(call.name):
+        if self.tools.is_slow(call.name) and not self._spoken:
             await self._speak_text(self.stack.filler_text())
         return await run
 
@@ -338,6 +338,10 @@ class Responder:
             while (piece := await queue.get()) is not None:
                 self._mark("llm_first_token_ms")
                 found = await self._consume(parser.feed(piece), chunker, found)
+                if parser.calling and not self._spoken:
+                    # writing the call's JSON takes the small model a second or more, and
+                    # the answer needs a second pass after the tool: no dead air meanwhile
+                    await self._speak_text(self.stack.filler_text())
                 if found is not None:
                     stop.set()  # one call per pass: the rest of the generation is not needed
             found = await self._consume(parser.finish(), chunker, found)

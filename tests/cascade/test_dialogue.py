@@ -13,6 +13,7 @@ from antiphon.audio.io import rms_dbfs
 from antiphon.session.commands import SpeakingStyle
 from antiphon.session.events import (
     AgentTextDelta,
+    AudioChunk,
     ResponseDone,
     ResponseStarted,
     StyleChanged,
@@ -59,6 +60,14 @@ async def test_tool_call_round_trip_from_speech(stack) -> None:
     done = of_type(rec, ResponseDone)[-1]
     assert done.status == "completed" and done.text  # the result was spoken
     assert len(audio_of(rec, done.response_id)) > 0
+    # no dead air while the model writes the call: a filler is heard before the call runs
+    # (a virtual clock: compare the order of events, not their times; audio is paced, so
+    # its chunks leave after the call event even though the filler was synthesized first)
+    events = [ev for _, ev in rec.events]
+    call_at = next(i for i, ev in enumerate(events) if isinstance(ev, ToolCall))
+    before = "".join(ev.text for ev in events[:call_at] if isinstance(ev, AgentTextDelta))
+    assert before.strip() == stack.filler_text()
+    assert any(isinstance(ev, AudioChunk) for ev in events)
 
 
 def cut_after_word(stack, audio: np.ndarray, word: str) -> int:  # type: ignore[no-untyped-def]
