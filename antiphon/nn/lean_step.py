@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -33,13 +32,6 @@ from antiphon.nn.rope import rope_rotation
 def _fold_scale(weight: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """``[out, in]`` weight times a per-output LayerScale."""
     return weight * scale[:, None]
-
-
-def _sub(layer: nn.Module, name: str, kind: type[nn.Module]) -> Any:
-    module = layer.get_submodule(name)
-    if not isinstance(module, kind):
-        raise TypeError(f"{name} is {type(module).__name__}, expected {kind.__name__}")
-    return module
 
 
 @dataclass
@@ -58,15 +50,26 @@ class _LayerPlan:
     ffn_out_scaled: DerivedWeight
 
     @classmethod
-    def of(cls, layer: nn.Module) -> _LayerPlan:
+    def of(cls, layer: nn.Module) -> _LayerPlan | None:
+        """The plan, or None for a layer the fused step does not cover (RMS norm, biases)."""
+        n1, n2 = layer.get_submodule("norm1"), layer.get_submodule("norm2")
+        if not (isinstance(n1, nn.LayerNorm) and isinstance(n2, nn.LayerNorm)):
+            return None
+        names = ("self_attn.in_projs.0", "self_attn.out_projs.0", "linear1", "linear2")
+        linears: list[nn.Linear] = []
+        for m in map(layer.get_submodule, names):
+            if not (isinstance(m, nn.Linear) and m.bias is None):
+                return None
+            linears.append(m)
+        q, o, l1, l2 = linears
         s1, s2 = layer.get_submodule("layer_scale_1"), layer.get_submodule("layer_scale_2")
         return cls(
-            _sub(layer, "norm1", nn.LayerNorm),
-            _sub(layer, "norm2", nn.LayerNorm),
-            _sub(layer, "self_attn.in_projs.0", nn.Linear),
-            _sub(layer, "self_attn.out_projs.0", nn.Linear),
-            _sub(layer, "linear1", nn.Linear),
-            _sub(layer, "linear2", nn.Linear),
+            n1,
+            n2,
+            q,
+            o,
+            l1,
+            l2,
             s1 if isinstance(s1, LayerScale) else None,
             s2 if isinstance(s2, LayerScale) else None,
             DerivedWeight(_fold_scale),
@@ -82,30 +85,26 @@ class _LayerPlan:
         return w if self.scale2 is None else self.ffn_out_scaled.get(w, self.scale2.scale)
 
 
-def lean_eligible(layers: nn.ModuleList) -> bool:
-    """The fused step covers LayerNorm layers without linear biases (the codec's); others take
-    the generic path."""
-    linears = ("self_attn.in_projs.0", "self_attn.out_projs.0", "linear1", "linear2")
-    return all(
-        isinstance(ly.get_submodule("norm1"), nn.LayerNorm)
-        and isinstance(ly.get_submodule("norm2"), nn.LayerNorm)
-        and all(
-            isinstance(m := ly.get_submodule(name), nn.Linear) and m.bias is None
-            for name in linears
-        )
-        for ly in layers
-    )
-
-
 class LeanStep:
     """Runs ``StreamingTransformer`` streaming steps through the fused path."""
 
-    def __init__(self, layers: nn.ModuleList, num_heads: int, rope_max_period: float | None):
-        # Built on first use: layers of other kinds never take this path.
-        self.layers = layers
-        self._plans: list[_LayerPlan] | None = None
+    def __init__(
+        self, plans: list[_LayerPlan], num_heads: int, rope_max_period: float | None
+    ) -> None:
+        self.plans = plans
         self.num_heads = num_heads
         self.rope_max_period = rope_max_period
+
+    @classmethod
+    def covering(
+        cls, layers: nn.ModuleList, num_heads: int, rope_max_period: float | None
+    ) -> LeanStep | None:
+        """The fused step for these layers, or None when one of them is of another kind (those
+        stacks keep the layer-by-layer path)."""
+        plans = [_LayerPlan.of(ly) for ly in layers]
+        if any(p is None for p in plans):
+            return None
+        return cls([p for p in plans if p is not None], num_heads, rope_max_period)
 
     def __call__(self, x: torch.Tensor, state: KVCacheState, context: int | None) -> torch.Tensor:
         b, t, dim = x.shape
@@ -119,9 +118,7 @@ class LeanStep:
         bias = bias.expand(b, h, t, cap).reshape(b * h, t, cap) if b > 1 else bias.view(1, t, cap)
         scale = 1.0 / math.sqrt(hd)
         rows = x.reshape(b * t, dim)
-        if self._plans is None:
-            self._plans = [_LayerPlan.of(ly) for ly in self.layers]
-        for p, cache in zip(self._plans, state.layers, strict=True):
+        for p, cache in zip(self.plans, state.layers, strict=True):
             n1, n2 = p.norm1, p.norm2
             hidden = F.layer_norm(rows, (dim,), n1.weight, n1.bias, n1.eps)
             qkv = F.linear(hidden, p.in_proj.weight).view(b, t, 3, h, hd)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from antiphon.nn.kv_cache import KVCacheState, LayerKV, WritePlan, write_kv
-from antiphon.nn.lean_step import LeanStep, lean_eligible
+from antiphon.nn.lean_step import LeanStep
 from antiphon.nn.norms import LayerScale, NormKind, make_norm
 from antiphon.nn.rope import apply_rope, rope_rotation
 from antiphon.nn.streaming import StreamingModule
@@ -130,8 +130,7 @@ class StreamingTransformer(StreamingModule[KVCacheState]):
             for _ in range(num_layers)
         )
         # Inference streaming of LayerNorm stacks (the codec's) takes the fused step.
-        self._lean = LeanStep(self.layers, num_heads, rope_max_period)
-        self._lean_ok = lean_eligible(self.layers)
+        self._lean = LeanStep.covering(self.layers, num_heads, rope_max_period)
 
     def init_state(self, batch_size: int) -> KVCacheState:
         if self.context is None:
@@ -161,7 +160,7 @@ class StreamingTransformer(StreamingModule[KVCacheState]):
             for layer in self.layers:
                 x = layer(x, ctx)
             return x
-        if self._lean_ok and not torch.is_grad_enabled():
+        if self._lean is not None and not torch.is_grad_enabled():
             return self._lean(x, state, self.context)
         rotation = self._rope(state.positions(t))
         plan, mask = state.advance(t, self.context)

@@ -126,6 +126,7 @@ def test_fused_inference_step_equals_layer_by_layer_step(layer_scale: float | No
     layer-by-layer path runs. Both must agree, through a per-item reset and a full ring."""
     torch.manual_seed(0)
     t = StreamingTransformer(16, 4, 2, 32, context=5, layer_scale=layer_scale).eval()
+    assert t._lean is not None
     x = torch.randn(2, 14, 16)
     fused_state, plain_state = t.init_state(2), t.init_state(2)
     outs: dict[str, list[torch.Tensor]] = {"fused": [], "plain": []}
@@ -144,6 +145,7 @@ def test_fused_inference_step_equals_layer_by_layer_step(layer_scale: float | No
 def test_rms_norm_transformer_streams_without_the_fused_step() -> None:
     torch.manual_seed(0)
     t = StreamingTransformer(16, 4, 2, 32, context=50, norm="rms_norm").eval()
+    assert t._lean is None
     x = torch.randn(1, 6, 16)
     with torch.no_grad():
         state = t.init_state(1)
