@@ -122,20 +122,21 @@ class StreamingASR:
                 # the short window costs accuracy on hard sentences; those it is unsure of
                 # are decoded again on the whole 30 s window. Not under a second: there
                 # ("uh-huh", "yeah") the full window was no better, and barge-in checks
-                # need the speed. English (tiny.en) runs that second decode here, without
-                # faster-whisper's pipeline around it (330-490 ms instead of 480-770 ms);
-                # multilingual base echoed the Chinese prompt that way, so it keeps the
-                # standard decode below.
-                unsure = seg.avg_logprob < self.short_min_logprob
-                again = unsure and audio.size >= SAMPLE_RATE and not quick
-                if again and self.language == "en":
+                # need the speed; never for a live partial (``quick``).
+                keep = seg.avg_logprob >= self.short_min_logprob or quick
+                keep = keep or audio.size < SAMPLE_RATE
+                if not keep and self.language == "en":
+                    # tiny.en: the same greedy decoder on the full window, without
+                    # faster-whisper's pipeline around it (330-490 ms instead of 480-770 ms)
                     seg = self._short.decode(audio, self._prompt(prompt), max_new, full=True)
-                    again = False
-            if not again:
+                    keep = True
+            if keep:
                 text = self.clean_segment(seg)
                 return Transcript(
                     text, seg.no_speech_prob, seg.avg_logprob, time.perf_counter() - t0
                 )
+            # multilingual base echoed its (Chinese) prompt through our full-window decode:
+            # it keeps faster-whisper's standard decode
         with self._lock:
             segments, _ = self._model.transcribe(
                 audio,
@@ -151,7 +152,7 @@ class StreamingASR:
                 log_prob_threshold=self.logprob_threshold,
                 # Real speech stays under ~8 tokens/s; the cap stops a decode that loops
                 # on a hum or tone (". . . ." x 224, seconds of CPU) early.
-                max_new_tokens=min(200, 16 + int(12 * audio.size / SAMPLE_RATE)),
+                max_new_tokens=max_new,
             )
             segments = list(segments)  # the generator does the decoding
         kept = [t for t in (self.clean_segment(s) for s in segments) if t]

@@ -81,9 +81,7 @@ class ShortWindowDecoder:
         from faster_whisper.transcribe import get_compression_ratio
 
         frames = max(self.min_frames, -(-(len(audio) // HOP + 50) // 100) * 100)
-        if full:
-            frames = FULL_WINDOW_FRAMES
-        frames = min(frames, FULL_WINDOW_FRAMES)
+        frames = FULL_WINDOW_FRAMES if full else min(frames, FULL_WINDOW_FRAMES)
         padded = np.zeros(frames * HOP, dtype=np.float32)
         padded[: min(len(audio), len(padded))] = audio[: len(padded)]
         features = self.model.feature_extractor(padded)[:, :frames]
