@@ -7,6 +7,7 @@ Module indices inside ``model`` follow the reference so checkpoint keys match
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from antiphon.codec.config import SeanetConfig
@@ -15,15 +16,24 @@ from antiphon.nn.streaming import StateList, StreamingModule, init_children, run
 
 
 def run_sequential_cl(children: list[nn.Module], x: torch.Tensor, state: StateList) -> torch.Tensor:
-    """Stream channels-last ``[B, T, C]`` through ``children`` (activations act elementwise)."""
+    """Stream channels-last ``[B, T, C]`` through ``children`` (activations act elementwise).
+
+    An ELU whose input was made inside this sequence runs in place: no fresh buffer for a
+    short chunk whose activations the next layer reads (identical numbers, less memory
+    traffic). The caller's ``x`` itself is never modified.
+    """
     i = 0
+    owned = False
     for child in children:
         if isinstance(child, StreamingModule):
             step = getattr(child, "step_cl")  # noqa: B009 (every SEANet streaming layer has one)
             x = step(x, state.items[i])
             i += 1
+        elif owned and isinstance(child, nn.ELU):
+            x = F.elu_(x, child.alpha)
         else:
             x = child(x)
+        owned = True
     return x
 
 

@@ -8,6 +8,7 @@ item restarted) is shared, so positions and masks are computed once per call, no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -28,6 +29,13 @@ class LayerKV:
     @property
     def values(self) -> torch.Tensor:  # [B, H, capacity, D]
         return self.joint[1]
+
+    @cached_property
+    def attention_views(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys transposed ``[B*H, D, capacity]`` and values ``[B*H, capacity, D]``, the
+        batched-matmul operands of attention (views of ``joint``, made once)."""
+        _, b, h, cap, d = self.joint.shape
+        return self.joint[0].view(b * h, cap, d).transpose(1, 2), self.joint[1].view(b * h, cap, d)
 
 
 @dataclass

@@ -76,13 +76,15 @@ class _LayerPlan:
             DerivedWeight(_fold_scale),
         )
 
-    def out_weight(self) -> torch.Tensor:
-        w = self.out_proj.weight
-        return w if self.scale1 is None else self.out_scaled.get(w, self.scale1.scale)
-
-    def ffn_out_weight(self) -> torch.Tensor:
-        w = self.linear2.weight
-        return w if self.scale2 is None else self.ffn_out_scaled.get(w, self.scale2.scale)
+    def step_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``[in, out]`` views of the four products' weights (LayerScale folded), for
+        ``rows @ w``: the same MKL call ``F.linear`` makes, without its per-call ``t()``."""
+        o, f = self.out_proj.weight, self.linear2.weight
+        if self.scale1 is not None:
+            o = self.out_scaled.get(o, self.scale1.scale)
+        if self.scale2 is not None:
+            f = self.ffn_out_scaled.get(f, self.scale2.scale)
+        return self.in_proj.weight.t(), o.t(), self.linear1.weight.t(), f.t()
 
 
 class LeanStep:
@@ -117,25 +119,31 @@ class LeanStep:
         bias.masked_fill_(~mask, float("-inf"))
         bias = bias.expand(b, h, t, cap).reshape(b * h, t, cap) if b > 1 else bias.view(1, t, cap)
         scale = 1.0 / math.sqrt(hd)
+        # One q|k|v buffer for all layers, with its views made once: each layer's product
+        # writes into it, RoPE rotates it in place, and the k|v half goes to the cache from it.
+        qkv = x.new_empty(b, t, 3, h, hd)
+        qkv_rows = qkv.view(b * t, 3 * dim)
+        pairs = None if rot is None else torch.view_as_complex(qkv.view(b, t, 3, h, hd // 2, 2))
+        kv_new = qkv[:, :, 1:].permute(2, 0, 3, 1, 4)  # [2, B, H, T, hd]
+        q_heads = qkv[:, :, 0].transpose(1, 2)  # [B, H, T, hd]
         rows = x.reshape(b * t, dim)
         for p, cache in zip(self.plans, state.layers, strict=True):
+            w_qkv, w_out, w_ffn1, w_ffn2 = p.step_weights()
             n1, n2 = p.norm1, p.norm2
-            hidden = F.layer_norm(rows, (dim,), n1.weight, n1.bias, n1.eps)
-            qkv = F.linear(hidden, p.in_proj.weight).view(b, t, 3, h, hd)
-            if rot is not None:
-                pairs = torch.view_as_complex(qkv.view(b, t, 3, h, hd // 2, 2))
-                qkv = torch.view_as_real(pairs * rot).view(b, t, 3, h, hd)
-            cache.joint.index_copy_(3, plan.slots, qkv[:, :, 1:].permute(2, 0, 3, 1, 4))
-            q = qkv[:, :, 0].transpose(1, 2).reshape(b * h, t, hd)
-            keys = cache.joint[0].view(b * h, cap, hd)
-            values = cache.joint[1].view(b * h, cap, hd)
-            scores = torch.baddbmm(bias, q, keys.transpose(1, 2), alpha=scale)
+            torch.mm(
+                torch.layer_norm(rows, (dim,), n1.weight, n1.bias, n1.eps), w_qkv, out=qkv_rows
+            )
+            if pairs is not None:
+                pairs.mul_(rot)
+            cache.joint.index_copy_(3, plan.slots, kv_new)
+            keys_t, values = cache.attention_views
+            q = q_heads.reshape(b * h, t, hd)  # a view when B == 1
+            scores = torch.baddbmm(bias, q, keys_t, alpha=scale)
             attn = torch.bmm(torch.softmax(scores, dim=-1), values)  # [B*H, T, hd]
             attn = attn.view(b, h, t, hd).transpose(1, 2).reshape(b * t, dim)
-            rows = torch.addmm(rows, attn, p.out_weight().t())
-            hidden = F.layer_norm(rows, (dim,), n2.weight, n2.bias, n2.eps)
-            ffn = F.gelu(F.linear(hidden, p.linear1.weight))
-            rows = torch.addmm(rows, ffn, p.ffn_out_weight().t())
+            rows = torch.addmm(rows, attn, w_out)
+            hidden = torch.layer_norm(rows, (dim,), n2.weight, n2.bias, n2.eps)
+            rows = torch.addmm(rows, F.gelu(torch.mm(hidden, w_ffn1)), w_ffn2)
         return rows.view(b, t, dim)
 
     def _rotation(self, positions: torch.Tensor, hd: int) -> torch.Tensor | None:
