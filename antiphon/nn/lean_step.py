@@ -133,7 +133,7 @@ class LeanStep:
             torch.mm(
                 torch.layer_norm(rows, (dim,), n1.weight, n1.bias, n1.eps), w_qkv, out=qkv_rows
             )
-            if pairs is not None:
+            if pairs is not None and rot is not None:
                 pairs.mul_(rot)
             cache.joint.index_copy_(3, plan.slots, kv_new)
             keys_t, values = cache.attention_views
