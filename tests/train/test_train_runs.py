@@ -4,6 +4,7 @@ weights, and the exported folders load with load_lm / load_mimi / the end-to-end
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 import torch
@@ -13,7 +14,9 @@ from antiphon.codec.checkpoint import load_mimi
 from antiphon.e2e.stack import E2EStack
 from antiphon.lm.checkpoint import find_checkpoint, load_lm
 from antiphon.lm.model import LMModel
+from antiphon.train.config import OptimConfig
 from antiphon.train.run import run_training
+from antiphon.train.trainer import DeadlineClock, lr_factor
 
 
 def _column(path: Path, name: str) -> list[float]:
@@ -118,3 +121,32 @@ def test_dual_rate_with_frozen_backbone_trains_and_init_continues(
     init = text.replace('preset = "tiny"', f'preset = "tiny"\ninit = "{first["export"]}"')
     second = run_training(config(init, "lm"), tmp_path / "continued")
     assert second["train"]["loss"] < first["train"]["loss"]
+
+
+def test_deadline_anneals_the_learning_rate_to_its_floor(
+    assets: dict[str, Path], tmp_path: Path
+) -> None:
+    """A run whose deadline comes long before run.steps still ends its cosine at the floor
+    (min_lr_ratio 0.1 by default), decreasing all the way."""
+    out = tmp_path / "lm"
+    cfg = config(lm_toml(assets, out, steps=100_000, checkpoint_every=0), "lm")
+    summary = run_training(cfg, deadline=time.monotonic() + 8)  # setup included
+    assert summary["timed_out"] and 20 < summary["step"] < 100_000
+    lr = _column(out / "train.csv", "lr_lm")[-summary["step"] :]
+    peak = cfg.optim.lr
+    assert lr[2] > 0.9 * peak  # warmup is one step; early on the clock has barely moved
+    assert all(b <= a for a, b in zip(lr[1:], lr[2:], strict=False)), "not decreasing"
+    assert lr[-1] < 0.115 * peak  # the floor is 0.1 * peak
+
+
+def test_lr_factor_follows_the_clock_when_it_is_ahead() -> None:
+    o = OptimConfig(lr=1.0, warmup_steps=10, min_lr_ratio=0.1)
+    assert lr_factor(5, 1000, o, at_least=0.9) == 0.6  # warmup ignores the clock
+    assert lr_factor(10, 1000, o) == 1.0
+    assert abs(lr_factor(10, 1000, o, at_least=0.5) - 0.55) < 1e-12  # cosine halfway
+    assert abs(lr_factor(505, 1000, o, at_least=0.2) - 0.55) < 1e-12  # steps ahead: steps
+    assert lr_factor(10, 1000, o, at_least=1.5) == 0.1
+    clock = DeadlineClock(deadline=110.0, warmup_steps=10)
+    assert clock.progress(now=5.0, step=3) == 0.0
+    assert clock.progress(now=10.0, step=10) == 0.0  # warmup ended: the span starts here
+    assert abs(clock.progress(now=10.0 + 0.97 * 50, step=400) - 0.5) < 1e-12
