@@ -5,8 +5,10 @@ matrix-vector products (at the memory floor) plus ~20 small ops whose fixed cost
 the products. This step does the same arithmetic with fewer, cheaper ops:
 
 * LayerScale folded into the output weights, and the residual add into the same ``addmm``;
-* RoPE as one complex multiply over q, k *and* v (v rotated by 1 + 0i, which is exact), so
-  keys and values leave in one tensor and enter the cache in one ``index_copy_``;
+* one q|k|v buffer per call that every layer's product writes into, with its views (complex
+  pairs, the k|v half, q per head) made once per call, not per layer;
+* RoPE as one in-place complex multiply over q, k *and* v (v rotated by 1 + 0i, which is
+  exact), so keys and values enter the cache in one ``index_copy_``;
 * attention as ``baddbmm`` (scores plus an additive mask) -> softmax -> ``bmm``: for two
   queries this is several times cheaper than the fused SDPA kernel's setup.
 
