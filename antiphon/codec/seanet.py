@@ -23,17 +23,19 @@ def run_sequential_cl(children: list[nn.Module], x: torch.Tensor, state: StateLi
     traffic). The caller's ``x`` itself is never modified.
     """
     i = 0
-    owned = False
+    owned = False  # x was made here (a layer's fresh output), not the caller's tensor
     for child in children:
         if isinstance(child, StreamingModule):
             step = getattr(child, "step_cl")  # noqa: B009 (every SEANet streaming layer has one)
             x = step(x, state.items[i])
             i += 1
-        elif owned and isinstance(child, nn.ELU):
-            x = F.elu_(x, child.alpha)
+            owned = True
+        elif isinstance(child, nn.ELU):
+            x = F.elu_(x, child.alpha) if owned else child(x)
+            owned = True
         else:
             x = child(x)
-        owned = True
+            owned = False  # another module may hand back its input
     return x
 
 

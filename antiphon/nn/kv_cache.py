@@ -15,7 +15,7 @@ import torch
 from antiphon.nn.streaming import StreamingState, full_mask
 
 
-@dataclass
+@dataclass(frozen=True)  # ``joint`` is never replaced, so views of it can be cached
 class LayerKV:
     """Keys and values are two views of one ``joint`` buffer ``[2, B, H, capacity, D]``, so a
     fused step can write both with one copy."""

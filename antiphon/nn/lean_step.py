@@ -125,7 +125,9 @@ class LeanStep:
         # writes into it, RoPE rotates it in place, and the k|v half goes to the cache from it.
         qkv = x.new_empty(b, t, 3, h, hd)
         qkv_rows = qkv.view(b * t, 3 * dim)
-        pairs = None if rot is None else torch.view_as_complex(qkv.view(b, t, 3, h, hd // 2, 2))
+        rotate = None  # (the buffer's (re, im) pairs, their rotation)
+        if rot is not None:
+            rotate = (torch.view_as_complex(qkv.view(b, t, 3, h, hd // 2, 2)), rot)
         kv_new = qkv[:, :, 1:].permute(2, 0, 3, 1, 4)  # [2, B, H, T, hd]
         q_heads = qkv[:, :, 0].transpose(1, 2)  # [B, H, T, hd]
         rows = x.reshape(b * t, dim)
@@ -135,8 +137,8 @@ class LeanStep:
             torch.mm(
                 torch.layer_norm(rows, (dim,), n1.weight, n1.bias, n1.eps), w_qkv, out=qkv_rows
             )
-            if pairs is not None and rot is not None:
-                pairs.mul_(rot)
+            if rotate is not None:
+                rotate[0].mul_(rotate[1])
             cache.joint.index_copy_(3, plan.slots, kv_new)
             keys_t, values = cache.attention_views
             q = q_heads.reshape(b * h, t, hd)  # a view when B == 1

@@ -67,6 +67,11 @@ class DeadlineClock:
         self.deadline, self.warmup_steps = deadline, warmup_steps
         self.start: float | None = None  # when warmup ended (or this fit began past it)
 
+    def read(self, step: int) -> tuple[bool, float]:
+        """(past the deadline, schedule progress) on this process's clock."""
+        now = time.monotonic()
+        return now >= self.deadline, self.progress(now, step)
+
     def progress(self, now: float, step: int) -> float:
         if step < self.warmup_steps:
             return 0.0
@@ -301,11 +306,12 @@ class Trainer:
                 log.advance()
                 # Rank 0's clock decides, so every process stops at the same step (a process
                 # that stopped alone would leave the others waiting in a collective) and
-                # uses the same learning rate.
+                # uses the same learning rate; each host's clock is read against its own
+                # deadline (monotonic clocks of different hosts do not compare).
                 if clock is not None:
-                    now = float(D.broadcast_object(self.env, time.monotonic()))
-                    timed_out = now >= clock.deadline
-                    self.clock_progress = clock.progress(now, self.step)
+                    timed_out, self.clock_progress = D.broadcast_object(
+                        self.env, clock.read(self.step)
+                    )
                 final = self.step == end or timed_out
                 if self.step % r.log_every == 0 or final or self.step == 1:
                     last_train = self._mean_logs(logs)

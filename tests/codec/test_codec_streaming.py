@@ -85,3 +85,25 @@ def test_state_reset_per_batch_item() -> None:
     assert torch.equal(codes[:1], fresh_codes)
     torch.testing.assert_close(audio[:1], fresh_audio, atol=1e-5, rtol=1e-4)
     assert torch.equal(codes[1:], cont_codes)
+
+
+def test_in_place_activations_leave_the_callers_tensors_alone() -> None:
+    """SEANet streaming runs ELUs in place on its own intermediates only: the audio a caller
+    passes, and a tensor a non-streaming module hands straight back, stay as they were."""
+    from torch import nn
+
+    from antiphon.codec.seanet import run_sequential_cl
+    from antiphon.nn.streaming import StateList
+
+    x = torch.randn(1, 8, 4)
+    kept = x.clone()
+    y = run_sequential_cl([nn.Identity(), nn.ELU()], x, StateList([]))  # Identity returns x
+    assert torch.equal(x, kept)
+    assert torch.equal(y, nn.functional.elu(kept))
+    model = tiny_model()
+    state = model.init_state(1)
+    audio = torch.randn(1, 1, model.frame_size) * 0.1
+    before = audio.clone()
+    with torch.inference_mode():
+        model.decode_step(model.encode_step(audio, state.encoder), state.decoder)
+    assert torch.equal(audio, before)
