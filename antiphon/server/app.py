@@ -1,5 +1,6 @@
-"""The ASGI app: the browser page at `/`, the Realtime protocol at `/v1/realtime`, Moshi's
-protocol at `/api/chat`, and two small JSON endpoints for health and live counters."""
+"""The ASGI app: the browser page at `/`, the Realtime protocol at `/v1/realtime` (WebSocket)
+and `/v1/realtime/calls` (WebRTC), Moshi's protocol at `/api/chat`, and two small JSON
+endpoints for health and live counters."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from antiphon.server.context import ServerContext
 from antiphon.server.moshi import moshi_endpoint
 from antiphon.server.realtime import realtime_endpoint
+from antiphon.server.webrtc import Calls
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 
@@ -28,8 +30,12 @@ def create_app(ctx: ServerContext) -> Starlette:
     async def stats(_: Request) -> JSONResponse:
         return JSONResponse(ctx.stats.as_json())
 
+    calls = Calls(ctx)
     app = Starlette(
         routes=[
+            Route("/v1/realtime/calls", calls.create, methods=["POST"]),
+            Route("/realtime/calls", calls.create, methods=["POST"]),
+            Route("/v1/realtime/calls/{call_id}/hangup", calls.hangup, methods=["POST"]),
             Route("/", index),
             Route("/healthz", health),
             Route("/favicon.ico", lambda _: Response(status_code=204)),
@@ -41,4 +47,5 @@ def create_app(ctx: ServerContext) -> Starlette:
         ]
     )
     app.state.antiphon = ctx
+    app.state.calls = calls
     return app

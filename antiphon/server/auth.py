@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import hmac
 
+from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
 KEY_PROTOCOL = "openai-insecure-api-key."
 
 
-def _offered(ws: WebSocket) -> list[str]:
+def _offered(ws: HTTPConnection) -> list[str]:
     return list(ws.scope.get("subprotocols") or [])
 
 
@@ -20,7 +21,7 @@ def choose_subprotocol(ws: WebSocket) -> str | None:
     return "realtime" if "realtime" in _offered(ws) else None
 
 
-def authorized(ws: WebSocket, api_key: str | None) -> bool:
+def authorized(ws: HTTPConnection, api_key: str | None) -> bool:
     if api_key is None:
         return True
     candidates: list[str] = []

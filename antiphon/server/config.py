@@ -27,6 +27,12 @@ class ServerConfig:
     max_session_s: float = 3600.0
     lead_ms: int = 150  # audio sent this far ahead of real time, for network jitter
     max_sessions: int = 64
+    # WebRTC (`POST /v1/realtime/calls`): host candidates on these addresses (empty: every
+    # interface), and STUN/TURN URLs for deployments behind NAT (none by default)
+    webrtc_host_addresses: tuple[str, ...] = ("127.0.0.1",)
+    ice_servers: tuple[str, ...] = ()
+    ice_username: str | None = None
+    ice_credential: str | None = None
 
     def requires_key(self) -> bool:
         return self.api_key is not None

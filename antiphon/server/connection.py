@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -54,10 +54,20 @@ class TokenBucket:
         return True
 
 
+class Transport(Protocol):
+    """What a connection needs of its socket: a Starlette WebSocket, or the WebRTC data
+    channel behind the same interface (webrtc_channel.DataChannelSocket)."""
+
+    async def receive(self) -> Any: ...
+    async def send_text(self, data: str) -> None: ...
+    async def send_bytes(self, data: bytes) -> None: ...
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
 class Connection:
     """Subclasses implement on_open, on_text/on_bytes and on_event."""
 
-    def __init__(self, ws: WebSocket, ctx: ServerContext) -> None:
+    def __init__(self, ws: WebSocket | Transport, ctx: ServerContext) -> None:
         self.ws, self.ctx, self.cfg = ws, ctx, ctx.config
         self.outbox = Outbox(self.cfg.max_audio_backlog, self.cfg.max_control_backlog)
         self.commands: asyncio.Queue[Command] = asyncio.Queue(self.cfg.max_pending_commands)

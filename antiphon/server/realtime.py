@@ -10,7 +10,13 @@ from starlette.websockets import WebSocket
 
 from antiphon.server import realtime_events as rt
 from antiphon.server.auth import admit, choose_subprotocol
-from antiphon.server.connection import CLOSE_NORMAL, CLOSE_TOO_BIG, CloseConnection, Connection
+from antiphon.server.connection import (
+    CLOSE_NORMAL,
+    CLOSE_TOO_BIG,
+    CloseConnection,
+    Connection,
+    Transport,
+)
 from antiphon.server.context import ServerContext
 from antiphon.server.realtime_config import RealtimeSessionState
 from antiphon.server.realtime_in import ClientError, ClientEventHandler
@@ -20,7 +26,14 @@ from antiphon.session.events import Event, ResponseDone, UserSpeechStarted
 
 
 class RealtimeConnection(Connection):
-    def __init__(self, ws: WebSocket, ctx: ServerContext, beta: bool, extras: bool) -> None:
+    def __init__(
+        self,
+        ws: WebSocket | Transport,
+        ctx: ServerContext,
+        beta: bool,
+        extras: bool,
+        initial: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(ws, ctx)
         self.beta = beta
         self.state = RealtimeSessionState(
@@ -29,6 +42,7 @@ class RealtimeConnection(Connection):
         self.out: EventTranslator | None = None
         self.handler: ClientEventHandler | None = None
         self._extras = extras
+        self._initial = initial  # session config that came with the connection (WebRTC)
 
     def emit(self, ev: dict[str, Any]) -> None:
         if ev["type"] == "error":
@@ -41,6 +55,11 @@ class RealtimeConnection(Connection):
         self.state.instructions = getattr(brain_conv, "instructions", "") or ""
         self.out = EventTranslator(self.state, self.session.output_rate, extras=self._extras)
         self.handler = ClientEventHandler(self.state, self.out)
+        if self._initial is not None:  # validated by the endpoint; session.created shows it
+            for cmd in self.handler.handle(
+                {"type": "session.update", "session": self._initial}
+            ).commands:
+                self.command(cmd)
         self.emit(rt.event("session.created", session=self.state.as_json()))
 
     def on_timeout(self, code: str, message: str) -> None:
@@ -96,18 +115,22 @@ class RealtimeConnection(Connection):
             )
             return
         if handled.drop_audio:
-            self.outbox.drop_audio()
+            self.drop_audio()
         for reply in handled.replies:
             self.emit(reply)
         for cmd in handled.commands:
             self.command(cmd)
+
+    def drop_audio(self) -> None:
+        """Agent audio not yet sent is never sent (barge-in, cancel, output_audio_buffer.clear)."""
+        self.outbox.drop_audio()
 
     async def on_event(self, event: Event) -> None:
         assert self.out is not None
         if isinstance(event, UserSpeechStarted) or (
             isinstance(event, ResponseDone) and event.status == "cancelled"
         ):
-            self.outbox.drop_audio()  # barge-in: audio still queued here would play over the user
+            self.drop_audio()  # barge-in: audio still queued here would play over the user
         for ev in self.out.translate(event):
             self.emit(ev)
 

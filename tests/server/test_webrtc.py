@@ -1,0 +1,171 @@
+"""`POST /v1/realtime/calls` with a real WebRTC peer (aiortc) against a live server on the
+fake brain: Opus both ways, the oai-events data channel, the output_audio_buffer events,
+session config in the request, and every bad offer answered with a specific HTTP error."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+import numpy as np
+from rtcclient import RATE, RtcClient
+from wsclient import speechlike, validate
+
+TOOLS = [
+    {
+        "type": "function",
+        "name": "get_weather",
+        "description": "weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
+]
+
+
+def _turn() -> np.ndarray:
+    return np.concatenate(
+        [np.zeros(RATE // 4, np.float32), speechlike(0.6, RATE), np.zeros(RATE * 8, np.float32)]
+    )
+
+
+async def _post(url: str, body: str | bytes, ctype: str = "application/sdp") -> tuple[int, dict]:  # type: ignore[type-arg]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url + "/v1/realtime/calls", data=body, headers={"Content-Type": ctype}) as r,
+    ):
+        return r.status, await r.json()
+
+
+async def test_spoken_turn_over_webrtc(fake_server) -> None:  # type: ignore[no-untyped-def]
+    c = RtcClient(fake_server.url, _turn())
+    try:
+        await c.connect(session={"type": "realtime", "instructions": "Be brief.", "tools": TOOLS})
+        assert c.location.startswith("/v1/realtime/calls/rtc_")
+        created = await c.wait_for("session.created")
+        assert created["session"]["instructions"] == "Be brief."
+        assert created["session"]["tools"][0]["name"] == "get_weather"
+        await c.wait_for("input_audio_buffer.speech_started")
+        call = await c.wait_for("response.function_call_arguments.done")
+        c.send(
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "type": "function_call_output",
+                    "call_id": call["call_id"],
+                    "output": "sunny",
+                },
+            }
+        )
+        c.send({"type": "response.create"})
+        n = len(c.events)
+        await c.wait_for("output_audio_buffer.stopped", after=n)
+        types = c.types()
+        assert "response.output_audio.delta" not in types  # audio goes over RTP
+        second = types[n:]
+        assert second.index("response.created") < second.index("output_audio_buffer.started")
+        assert second.index("output_audio_buffer.started") < second.index(
+            "output_audio_buffer.stopped"
+        )
+        assert second.index("response.done") < second.index("output_audio_buffer.stopped")
+        for ev in c.events:
+            validate(ev)
+        # the 440 Hz answer was heard on the remote track
+        heard = c.heard_audio()
+        spectrum = np.abs(np.fft.rfft(heard))
+        freqs = np.fft.rfftfreq(len(heard), 1 / RATE)
+        assert abs(freqs[int(np.argmax(spectrum))] - 440) < 10
+        loud = np.sqrt(np.mean(heard.reshape(-1, 960) ** 2, axis=1)) > 0.05
+        assert 0.4 < loud.sum() * 0.02 < 1.0, loud.sum()  # ~0.6 s of beep, played once
+    finally:
+        await c.close()
+
+
+async def test_barge_in_clears_the_output_buffer(fake_server) -> None:  # type: ignore[no-untyped-def]
+    # speech, a pause for the fake brain to answer (its beep lasts 0.6 s), speech again
+    signal = np.concatenate(
+        [
+            np.zeros(RATE // 4, np.float32),
+            speechlike(0.6, RATE),
+            np.zeros(int(RATE * 0.55), np.float32),
+            speechlike(0.6, RATE, seed=1),
+            np.zeros(RATE * 3, np.float32),
+        ]
+    )
+    c = RtcClient(fake_server.url, signal)
+    try:
+        await c.connect()
+        started = await c.wait_for("output_audio_buffer.started")
+        cleared = await c.wait_for("output_audio_buffer.cleared")
+        assert cleared["response_id"] == started["response_id"]
+        done = await c.wait_for("response.done")
+        assert done["response"]["status"] == "cancelled"
+        types = c.types()
+        assert (
+            "output_audio_buffer.stopped" not in types[: types.index("output_audio_buffer.cleared")]
+        )
+    finally:
+        await c.close()
+
+
+async def test_data_channel_closing_mid_response_ends_the_call_only(fake_server) -> None:  # type: ignore[no-untyped-def]
+    c = RtcClient(fake_server.url, _turn())
+    await c.connect()
+    await c.wait_for("output_audio_buffer.started")
+    c.dc.close()
+    stats = fake_server.ctx.stats
+    deadline = time.monotonic() + 10
+    while stats.sessions_open and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert stats.sessions_open == 0
+    await c.close()
+    again = RtcClient(fake_server.url, _turn())  # the server lives
+    try:
+        await again.connect()
+        await again.wait_for("session.created")
+    finally:
+        await again.close()
+
+
+async def test_hangup(fake_server) -> None:  # type: ignore[no-untyped-def]
+    c = RtcClient(fake_server.url, np.zeros(RATE, np.float32))
+    try:
+        await c.connect()
+        await c.wait_for("session.created")
+        async with aiohttp.ClientSession() as http:
+            async with http.post(fake_server.url + c.location + "/hangup") as r:
+                assert r.status == 200
+            async with http.post(fake_server.url + c.location + "/hangup") as r:
+                assert r.status == 404
+                assert (await r.json())["error"]["code"] == "call_not_found"
+    finally:
+        await c.close()
+
+
+async def test_bad_offers_get_specific_errors(fake_server) -> None:  # type: ignore[no-untyped-def]
+    status, body = await _post(fake_server.url, "hello")
+    assert status == 400 and body["error"]["code"] == "invalid_sdp"
+    # a data-channel-only offer has no audio m-line
+    c = RtcClient(fake_server.url, np.zeros(0, np.float32), audio=False)
+    await c.pc.setLocalDescription(await c.pc.createOffer())
+    status, body = await _post(fake_server.url, c.pc.localDescription.sdp)
+    await c.close()
+    assert status == 400 and body["error"]["code"] == "sdp_no_audio", body
+    status, body = await _post(fake_server.url, "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\n")
+    assert status == 400 and body["error"]["code"] == "sdp_no_supported_codec", body
+    broken = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n"
+    status, body = await _post(fake_server.url, broken)
+    assert status == 400 and body["error"]["code"] == "invalid_sdp", body
+    status, body = await _post(fake_server.url, b"{}", "application/json")
+    assert status == 415 and body["error"]["code"] == "unsupported_media_type"
+    # a session config that session.update would refuse is refused before any call starts
+    c = RtcClient(fake_server.url, np.zeros(RATE, np.float32))
+    try:
+        bad = {"audio": {"input": {"turn_detection": {"type": "loud_vad"}}}}
+        try:
+            await c.connect(session=bad)
+            raise AssertionError("a bad session config was accepted")
+        except RuntimeError as exc:
+            assert "400" in str(exc) and "turn_detection" in str(exc)
+    finally:
+        await c.close()
+    assert fake_server.ctx.stats.sessions_open == 0
