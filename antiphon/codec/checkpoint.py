@@ -73,6 +73,11 @@ def load_mimi(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"codec checkpoint not found: {path}")
+    if config is None:
+        from antiphon.codec import mel_codec_checkpoint as mel  # (imports this module)
+
+        if mel.is_mel_codec(path):  # the mel-decoder family: same interface, own loader
+            return mel.load_mel_codec(path, num_codebooks, device)
     try:
         cfg = config or read_config(path) or MimiConfig()
         state = load_file(str(path), device=str(device))
