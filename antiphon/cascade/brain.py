@@ -7,6 +7,7 @@ model calls run in worker threads. See docs/architecture.md for the timeline of 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -23,6 +24,7 @@ from antiphon.cascade.responder import Responder, ResponsePlan
 from antiphon.cascade.stack import CascadeStack, SessionTools
 from antiphon.cascade.turns import RecentAudio, TurnCandidate, end_of_turn
 from antiphon.cascade.vad import SileroVAD, VADSegmenter
+from antiphon.cascade.workers import Urgency, workers_of
 from antiphon.session.brain import BrainContext
 from antiphon.session.commands import (
     SpeakingStyle,
@@ -38,9 +40,14 @@ from antiphon.session.events import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger("antiphon.cascade")
 CHUNK = SileroVAD.CHUNK
 CHUNK_MS = CHUNK * 1000 // 16000
 LONG_TURN = 15 * 16000  # longer turns get no partials or speculation, one decode at the end
+# Bounds on what one session holds (16 kHz float32: 1 s = 64 kB)
+MAX_TURN = 30 * 16000  # a turn this long is ended and transcribed (Whisper's window)
+MAX_MANUAL = 120 * 16000  # uncommitted audio with turn detection off
+MAX_ITEMS = 200  # conversation items; the oldest are dropped beyond it
 
 
 def _new_item() -> str:
@@ -54,6 +61,8 @@ class CascadeBrain(ClientCommands, OverlapHandling):
         self.stack = stack
         self.cfg = stack.config
         self.tools = SessionTools(stack)
+        self.workers = workers_of(stack)
+        self.session_id = "sess_" + uuid.uuid4().hex[:12]  # owner of this session's model jobs
         self.conv = Conversation(
             instructions or stack.default_instructions(), language=stack.config.language
         )
@@ -65,9 +74,11 @@ class CascadeBrain(ClientCommands, OverlapHandling):
         self._user_item: str | None = None
         self._turn: list[np.ndarray] = []  # audio of the open user turn
         self._manual: list[np.ndarray] = []  # uncommitted audio when turns are manual
+        self._manual_n = 0  # samples in _manual
+        self._last_failure: BaseException | None = None
         self._candidate: TurnCandidate | None = None
         self._overlaps = OverlapWatcher(
-            lambda audio: self._track(asyncio.to_thread(self.stack.transcribe, audio)),
+            lambda audio: self._track(self._transcribe(audio)),
             far_db=self.cfg.far_speech_db,
         )
         self._holding = False  # playback paused while an overlap is judged
@@ -141,7 +152,7 @@ class CascadeBrain(ClientCommands, OverlapHandling):
     # ---- per-chunk turn logic --------------------------------------------------------------
     async def _on_chunk(self, chunk: np.ndarray) -> None:
         if self.td is None:
-            self._manual.append(chunk)
+            await self._buffer_manual(chunk)
             return
         event = self.seg.push(self.vad.prob(chunk))
         self._heard.push(self._unsuppressed(chunk))
@@ -174,6 +185,9 @@ class CascadeBrain(ClientCommands, OverlapHandling):
         if self._user_item is None:
             return
         self._turn.append(chunk)
+        if self._candidate is None and len(self._turn) * CHUNK >= MAX_TURN:
+            await self._cut_long_turn()
+            return
         if self.seg.in_speech:
             self._turn_levels.append(chunk_db(self._heard.snapshot()[-1]))
             self._maybe_partial()
@@ -216,7 +230,9 @@ class CascadeBrain(ClientCommands, OverlapHandling):
 
     async def _partial(self, audio: np.ndarray, item: str | None) -> str:
         """Live transcript: only words two successive decodes agree on are sent."""
-        delta = await asyncio.to_thread(self._partials.update, audio)
+        delta = await self.workers.asr.call(
+            self._partials.update, audio, urgency=Urgency.BACKGROUND, owner=self.session_id
+        )
         if delta and item is not None and item == self._user_item:
             await self.ctx.emit(UserTranscriptDelta(item, delta))
         return delta
@@ -225,10 +241,14 @@ class CascadeBrain(ClientCommands, OverlapHandling):
         audio = np.concatenate(self._turn)
         silence_s = self.seg.silence_ms / 1000.0
         long_turn = len(audio) > LONG_TURN
-        asr = None if long_turn else self._track(asyncio.to_thread(self.stack.transcribe, audio))
+        asr = None if long_turn else self._track(self._transcribe(audio))
         smart = None
         if self.td is not None and self.td.kind == "semantic_vad":
-            smart = self._track(asyncio.to_thread(self.stack.complete_probability, audio))
+            smart = self._track(
+                self.workers.turn.call(
+                    self.stack.complete_probability, audio, owner=self.session_id
+                )
+            )
         cand = TurnCandidate(
             audio,
             self.ctx.clock.now() - silence_s,
@@ -278,7 +298,7 @@ class CascadeBrain(ClientCommands, OverlapHandling):
         eot_t = self.ctx.clock.now()
         await self.ctx.emit(UserSpeechStopped(cand.speech_end_ms, item))
         if cand.asr is None:
-            cand.asr = self._track(asyncio.to_thread(self.stack.transcribe, cand.audio))
+            cand.asr = self._track(self._transcribe(cand.audio))
             self._note_asr_time(cand, cand.asr)
         text = await cand.asr
         metrics = cand.metrics(eot_t)
@@ -295,6 +315,7 @@ class CascadeBrain(ClientCommands, OverlapHandling):
                 await r.cancel_silently()
             return
         self.conv.add(Message("user", text), item)
+        await self._trim_conversation()
         self._note_level()
         new_style = self.stack.style_request(text, self.style)
         if new_style is not None:
@@ -317,6 +338,59 @@ class CascadeBrain(ClientCommands, OverlapHandling):
             r.open_gate(metrics)
         else:
             self._respond(ResponsePlan(), cand.speech_end_t, metrics)
+
+    # ---- bounds ---------------------------------------------------------------------------------
+    async def _buffer_manual(self, chunk: np.ndarray) -> None:
+        if self._manual_n + len(chunk) > MAX_MANUAL:
+            if self._manual_n <= MAX_MANUAL - CHUNK:  # say it once per full buffer
+                self._manual_n = MAX_MANUAL
+                await self.ctx.emit(
+                    ErrorEvent(
+                        "input_audio_buffer_full",
+                        f"the input audio buffer holds its maximum of {MAX_MANUAL // 16000} s; "
+                        "audio after it is dropped until you commit or clear the buffer",
+                    )
+                )
+            return
+        self._manual.append(chunk)
+        self._manual_n += len(chunk)
+
+    def _clear_manual(self) -> None:
+        self._manual.clear()
+        self._manual_n = 0
+
+    async def _cut_long_turn(self) -> None:
+        """An hour-long turn must not hold an hour of audio: end it at MAX_TURN and
+        transcribe it; the speech that follows opens the next turn."""
+        await self.ctx.emit(
+            ErrorEvent(
+                "turn_too_long",
+                f"the user's turn reached {MAX_TURN // 16000} s; it was ended and transcribed, "
+                "and speech after it starts a new turn",
+            )
+        )
+        self._start_candidate()
+        self.seg.reset()
+        assert self._candidate is not None
+        self._candidate.committed = True
+        self._track(self._commit_turn(self._candidate))
+
+    async def _trim_conversation(self) -> None:
+        for item_id in self.conv.drop_oldest(MAX_ITEMS):
+            await self.ctx.emit(
+                ErrorEvent(
+                    "conversation_item_dropped",
+                    f"conversation item {item_id} was dropped: a session keeps at most "
+                    f"{MAX_ITEMS} items",
+                )
+            )
+
+    # ---- model calls ------------------------------------------------------------------------
+    async def _transcribe(self, audio: np.ndarray) -> str:
+        """A final decode (end of turn, overlap check, manual commit): urgent."""
+        return await self.workers.asr.call(
+            self.stack.transcribe, audio, urgency=Urgency.NOW, owner=self.session_id
+        )
 
     # ---- responses ----------------------------------------------------------------------------
     def _new_responder(
@@ -351,5 +425,26 @@ class CascadeBrain(ClientCommands, OverlapHandling):
     def _track(self, aw: Awaitable[T]) -> asyncio.Task[T]:
         task: asyncio.Task[T] = asyncio.ensure_future(aw)
         self._jobs.add(task)  # type: ignore[arg-type]
-        task.add_done_callback(self._jobs.discard)  # type: ignore[arg-type]
+        task.add_done_callback(self._job_done)  # type: ignore[arg-type]
         return task
+
+    def _job_done(self, task: asyncio.Future[object]) -> None:
+        """A background task that failed becomes a log line, an error event and a clean
+        turn reset (an ASR that raised used to leave the turn stuck, silently)."""
+        self._jobs.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        if exc is self._last_failure:  # the same failure seen again by a task awaiting it
+            return
+        self._last_failure = exc
+        log.error("session %s: background task failed", self.session_id, exc_info=exc)
+        self._user_item, self._turn, self._candidate = None, [], None
+        self.seg.reset()
+        asyncio.ensure_future(
+            self.ctx.emit(
+                ErrorEvent(
+                    "turn_failed", f"processing the user's turn failed: {exc}; the turn was reset"
+                )
+            )
+        )

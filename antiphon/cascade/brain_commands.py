@@ -3,7 +3,6 @@ turns, tool results, cancel, truncate). Mixed into CascadeBrain, whose state it 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import TYPE_CHECKING
 
@@ -35,6 +34,9 @@ if TYPE_CHECKING:
     from antiphon.session.brain import BrainContext
 
 
+MAX_ITEM_CHARS = 32_000  # one conversation item (text the client adds)
+
+
 def _new_item() -> str:
     return "item_" + uuid.uuid4().hex[:12]
 
@@ -52,6 +54,12 @@ class ClientCommands:
     _responder: Responder | None
 
     def _agent_active(self) -> bool:  # provided by CascadeBrain
+        raise NotImplementedError
+
+    def _clear_manual(self) -> None:  # provided by CascadeBrain
+        raise NotImplementedError
+
+    async def _transcribe(self, audio: np.ndarray) -> str:  # provided by CascadeBrain
         raise NotImplementedError
 
     def _response_in_progress(self) -> bool:
@@ -81,8 +89,13 @@ class ClientCommands:
         elif isinstance(command, Commit):
             await self._commit_manual()
         elif isinstance(command, ClearInput):
-            self._manual.clear()
+            self._clear_manual()
         elif isinstance(command, UserText):
+            if len(command.text) > MAX_ITEM_CHARS:
+                raise ValueError(
+                    f"a conversation item of {len(command.text)} characters exceeds the limit "
+                    f"of {MAX_ITEM_CHARS}; send shorter text"
+                )
             self.conv.add(Message("user", command.text), command.item_id or _new_item())
         elif isinstance(command, DeleteItem):
             self.conv.delete(command.item_id)
@@ -139,11 +152,11 @@ class ClientCommands:
 
     async def _commit_manual(self) -> None:
         audio = np.concatenate(self._manual) if self._manual else np.zeros(0, np.float32)
-        self._manual.clear()
+        self._clear_manual()
         if not len(audio):
             raise ValueError("input audio buffer is empty; append audio before committing")
         item = _new_item()
-        text = await asyncio.to_thread(self.stack.transcribe, audio)
+        text = await self._transcribe(audio)
         await self.ctx.emit(UserTranscriptFinal(item, text, self.cfg.language))
         if text:
             self.conv.add(Message("user", text), item)

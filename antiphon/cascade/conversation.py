@@ -44,6 +44,16 @@ class Conversation:
         self._entries.append(_Entry(item_id, message, spoken or []))
         return item_id
 
+    def drop_oldest(self, keep: int) -> list[str]:
+        """Forget the oldest items beyond ``keep`` (a tool call goes with its result);
+        returns the ids dropped."""
+        dropped: list[str] = []
+        while len(self._entries) > keep:
+            item_id = self._entries[0].item_id
+            self.delete(item_id)
+            dropped.append(item_id)
+        return dropped
+
     @property
     def messages(self) -> list[Message]:
         return [e.message for e in self._entries]
