@@ -1,0 +1,152 @@
+"""`antiphon bench quality`: right answers and right tool calls, on voices the agent never
+heard, through the pipeline users get (in process, or any Realtime server with --url)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from antiphon.bench.duplex.link import LinkError
+from antiphon.bench.duplex.voices import VoiceError
+from antiphon.bench.quality import data, human, voices
+from antiphon.bench.quality.data import DataError, Kind
+from antiphon.bench.quality.links import QualityLink
+from antiphon.models import DEFAULT_LLM, LLM_MODELS
+
+PREVIOUS_DEFAULT_LLM = "qwen0.5b"  # the default before issue 14: reported beside the new one
+
+
+def register(bench_subparsers: argparse._SubParsersAction) -> None:
+    p = bench_subparsers.add_parser(
+        "quality", help="answer accuracy, tool calls and ASR on voices other than the agent's"
+    )
+    p.add_argument("--url", help="benchmark a Realtime server: ws://HOST:PORT/v1/realtime")
+    p.add_argument("--api-key", help="Bearer key for --url (or OPENAI_API_KEY)")
+    default_llms = ",".join(dict.fromkeys([DEFAULT_LLM, PREVIOUS_DEFAULT_LLM]))
+    p.add_argument(
+        "--llm",
+        default=default_llms,
+        help=f"in-process chat models, run side by side (comma-separated from "
+        f"{','.join(LLM_MODELS)}; default {default_llms}: the default and the previous one)",
+    )
+    p.add_argument("--language", choices=["en", "zh"], default="en")
+    p.add_argument(
+        "--kinds",
+        help="comma-separated subset of general,tools,plain (English) or zh "
+        "(default: all English kinds, or zh with --language zh)",
+    )
+    p.add_argument("--split", choices=list(data.SPLITS), default="test")
+    p.add_argument("--limit", type=int, help="at most this many items per kind")
+    p.add_argument("--voices", help="comma-separated user voices (default: all of the language)")
+    p.add_argument("--recognizer", help="in-process ASR (see cascade/asr.py RECOGNIZERS)")
+    p.add_argument("--out", default="out/bench-quality", help="report folder")
+    p.add_argument("--html", action="store_true", help="also write a self-contained page")
+    p.add_argument(
+        "--asr-study",
+        metavar="CONFIGS",
+        help="instead: compare recognizers on the split's clips (e.g. tiny.en,base,base-beam5)",
+    )
+    p.set_defaults(func=main)
+
+
+def _progress(msg: str) -> None:
+    print(f"[quality] {msg}", file=sys.stderr, flush=True)
+
+
+def _kinds(args: argparse.Namespace) -> list[Kind]:
+    if args.kinds:
+        kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    else:
+        kinds = ["zh"] if args.language == "zh" else ["general", "tools", "plain"]
+    bad = [k for k in kinds if k not in data.KINDS]
+    if bad:
+        raise DataError(f"unknown kinds {bad}; use some of {', '.join(data.KINDS)}")
+    if args.language == "zh" and kinds != ["zh"] or args.language == "en" and "zh" in kinds:
+        raise DataError("--language zh runs the zh kind; English runs general, tools, plain")
+    return kinds
+
+
+def _voices(args: argparse.Namespace) -> list[str]:
+    names = [v.strip() for v in args.voices.split(",")] if args.voices else None
+    chosen = names or list(voices.ZH_VOICES if args.language == "zh" else voices.EN_VOICES)
+    voices.check_voices(chosen)
+    return chosen
+
+
+def _cascade(name: str, args: argparse.Namespace) -> tuple[Any, Callable[[], QualityLink]]:
+    import dataclasses
+
+    from antiphon.apps.factory import progress
+    from antiphon.bench.quality.links import cascade_quality_link
+    from antiphon.cascade.config import CascadeConfig
+    from antiphon.cascade.stack import CascadeStack
+
+    if name not in LLM_MODELS:
+        raise DataError(f"unknown --llm {name!r}; use some of {', '.join(LLM_MODELS)}")
+    fields = {f.name for f in dataclasses.fields(CascadeConfig)}
+    extra = {"asr": args.recognizer} if args.recognizer and "asr" in fields else {}
+    stack = CascadeStack(CascadeConfig(llm=name, language=args.language, **extra), progress)
+    return stack, lambda: cascade_quality_link(stack, args.language)
+
+
+def main(args: argparse.Namespace) -> int:
+    from antiphon.bench.quality import asr_study, bench, report
+
+    out = Path(args.out)
+    try:
+        chosen = _voices(args)
+        if args.asr_study:
+            names = [n.strip() for n in args.asr_study.split(",")]
+            print(asr_study.run(names, args.split, chosen, args.limit, out, _progress))
+            return 0
+        kinds = _kinds(args)
+        items = data.select(kinds, args.split, args.limit)
+        spoken = bench.prepare(items, chosen, _progress)
+        tools = data.tool_set()
+        by_backend: dict[str, list[dict[str, Any]]] = {}
+        human_asr = None
+        if args.url:
+            from antiphon.bench.quality.links import QualityRealtimeLink
+
+            key = args.api_key or os.environ.get("OPENAI_API_KEY")
+            by_backend[args.url] = bench.run_backend(
+                args.url, lambda: QualityRealtimeLink(args.url, key), spoken, tools, _progress
+            )
+        else:
+            for name in dict.fromkeys(n.strip() for n in args.llm.split(",")):
+                stack, factory = _cascade(name, args)
+                label = f"{name} (asr {stack.asr.recognizer})"
+                by_backend[label] = bench.run_backend(label, factory, spoken, tools, _progress)
+                if human_asr is None and args.language == "en":
+                    _progress("human recordings through the same recognizer")
+                    human_asr = asr_study.human_wer(stack.transcribe, args.split)
+                del stack, factory
+                gc.collect()  # the next model needs the memory
+        meta = {
+            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "split": args.split,
+            "kinds": kinds,
+            "voices": chosen,
+            "limit": args.limit,
+            "language": args.language,
+            "machine": f"{os.cpu_count()} CPUs",
+        }
+        rep = report.build(meta, by_backend, human_asr)
+        if human.missing_sources():
+            rep["human_missing"] = human.missing_sources()
+        report.save(rep, out, args.html)
+    except (DataError, LinkError, VoiceError, FileNotFoundError) as exc:
+        print(f"antiphon bench quality: {exc}", file=sys.stderr)
+        return 2
+    print(report.markdown(rep))
+    print(
+        f"report: {out / 'report.md'}, {out / 'report.json'}"
+        + (f", {out / 'report.html'}" if args.html else "")
+    )
+    return 0
