@@ -28,7 +28,12 @@ from antiphon.server.connection import CloseConnection
 from antiphon.server.context import ServerContext
 from antiphon.server.realtime import RealtimeConnection
 from antiphon.server.realtime_config import ConfigError, RealtimeSessionState
-from antiphon.server.webrtc_channel import DataChannelSocket, ice_servers, set_host_addresses
+from antiphon.server.webrtc_channel import (
+    DataChannelSocket,
+    drop_remote_candidates_off_loopback,
+    ice_servers,
+    set_host_addresses,
+)
 from antiphon.server.webrtc_media import AgentAudioTrack, frame_to_mono
 from antiphon.session.commands import AppendAudio
 from antiphon.session.events import AudioChunk, Event, ResponseDone
@@ -270,7 +275,8 @@ class Calls:
         pc.on("datachannel", conn.socket.attach)
         pc.on("track", conn.on_track)
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            offer = drop_remote_candidates_off_loopback(sdp)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:  # aiortc's parser and negotiation raise several kinds
             await conn.stop_media()

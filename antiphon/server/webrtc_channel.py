@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 from typing import Any
 
 from aiortc import RTCDataChannel, RTCIceServer, RTCPeerConnection
@@ -108,6 +109,30 @@ def set_host_addresses(addresses: tuple[str, ...]) -> None:
 
     aioice.ice.get_host_addresses = host_addresses
     _patched = True
+
+
+def loopback_only() -> bool:
+    return bool(_host_addresses) and all(
+        ipaddress.ip_address(a).is_loopback for a in _host_addresses
+    )
+
+
+def drop_remote_candidates_off_loopback(sdp: str) -> str:
+    """With host candidates on loopback only, the peer can only be on this machine: its
+    candidates on other interfaces are dropped so no check is ever sent off loopback."""
+    if not loopback_only():
+        return sdp
+    kept = []
+    for line in sdp.splitlines(keepends=True):
+        if line.startswith("a=candidate:"):
+            fields = line.split()
+            try:
+                if not ipaddress.ip_address(fields[4]).is_loopback:
+                    continue
+            except (IndexError, ValueError):  # an mDNS name (.local) or a broken line
+                continue
+        kept.append(line)
+    return "".join(kept)
 
 
 def ice_servers(

@@ -1,18 +1,21 @@
-// antiphon browser client: speaks the Realtime protocol over one WebSocket.
-// Microphone → capture worklet → PCM16 base64 appends; agent audio → player worklet.
+// antiphon browser client: the Realtime protocol over WebRTC (default) or a WebSocket
+// (fallback, or ?transport=websocket). Settings (persona, speed, demo tools) go in the
+// session config and, when changed while talking, in session.update.
 // `window.antiphon` exposes what the page shows, for the headless-browser test.
+import { connectWebRTC } from "/static/rtc.js";
+import { connectWebSocket } from "/static/ws.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const RATE = 24000;
 
 const state = (window.antiphon = {
-  connected: false, error: null, user: [], agent: [], tools: [], latencies: [],
-  played: 0, responses: 0, interrupted: 0,
+  connected: false, error: null, transport: null, fallback: null, user: [], agent: [], tools: [],
+  latencies: [], played: 0, responses: 0, interrupted: 0, events: [],
 });
 
-let ws = null, ctx = null, mic = null, player = null;
-let speechStoppedAt = null, firstAudioSeen = new Set(), turn = 0;
+let link = null, stream = null, micMeter = null, t0 = 0;
+let speechStoppedAt = null, turn = 0;
+const firstAudio = new Set();
 const bubbles = new Map(); // item or response id -> element
 const serverMs = new Map(); // response id -> server-side end-of-speech → first audio (ms)
 
@@ -41,39 +44,47 @@ function bubble(id, who) {
 }
 const setText = (el, t) => { el.querySelector(".text").textContent = t; };
 
-function b64ToFloat(b64) {
-  const bin = atob(b64);
-  const n = bin.length >> 1, out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let v = bin.charCodeAt(2 * i) | (bin.charCodeAt(2 * i + 1) << 8);
-    out[i] = (v >= 0x8000 ? v - 0x10000 : v) / 32768;
-  }
-  return out;
-}
-function floatToB64(f32) {
-  const bytes = new Uint8Array(f32.length * 2);
-  for (let i = 0; i < f32.length; i++) {
-    const s = Math.max(-1, Math.min(1, f32[i]));
-    const v = s < 0 ? Math.round(s * 32768) : Math.round(s * 32767);
-    bytes[2 * i] = v & 0xff;
-    bytes[2 * i + 1] = (v >> 8) & 0xff;
-  }
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-
-function send(ev) { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(ev)); }
-
-function sendStyle() {
+// ---- settings --------------------------------------------------------------------------------
+function settings() {
   const speed = +$("speed").value, volume = +$("volume").value, pitch = +$("pitch").value;
   $("speed-v").textContent = speed.toFixed(2);
   $("volume-v").textContent = volume.toFixed(2);
   $("pitch-v").textContent = pitch.toFixed(1);
-  send({ type: "session.update", session: { type: "realtime", audio: { output: { speed } }, x_antiphon: { style: { speed, volume, pitch } } } });
+  const s = {
+    type: "realtime",
+    output_modalities: ["audio"],
+    audio: { input: { turn_detection: { type: "semantic_vad" } }, output: { speed } },
+    x_antiphon: { events: true, demo_tools: $("demo-tools").checked, style: { speed, volume, pitch } },
+  };
+  const persona = $("instructions").value.trim();
+  if (persona) s.instructions = persona;
+  return s;
 }
+function sendSettings() { const s = settings(); if (link) link.send({ type: "session.update", session: s }); }
 
-function stopPlayback() { if (player) player.port.postMessage({ type: "clear" }); }
+// ---- event log -------------------------------------------------------------------------------
+const QUIET = new Set(["response.output_audio.delta", "response.output_audio_transcript.delta",
+  "response.output_text.delta", "conversation.item.input_audio_transcription.delta"]);
+function logEvent(ev, dir = "↓") {
+  const ms = Math.round(performance.now() - t0);
+  state.events.push({ t: ms, type: ev.type });
+  if (state.events.length > 2000) state.events.shift();
+  const log = $("events");
+  const last = log.lastElementChild;
+  if (QUIET.has(ev.type) && last && last.dataset.type === ev.type) {
+    last.dataset.n = +last.dataset.n + 1;
+    last.querySelector(".n").textContent = `×${last.dataset.n}`;
+    return;
+  }
+  const li = document.createElement("li");
+  li.dataset.type = ev.type;
+  li.dataset.n = 1;
+  li.innerHTML = `<span class="t">${(ms / 1000).toFixed(3)}</span> ${dir} <span class="ty"></span> <span class="n"></span>`;
+  li.querySelector(".ty").textContent = ev.type + (ev.type === "error" ? ` ${ev.error.code}` : "");
+  log.appendChild(li);
+  while (log.children.length > 300) log.firstElementChild.remove();
+  log.scrollTop = log.scrollHeight;
+}
 
 function logTool(text) {
   const li = document.createElement("li");
@@ -82,10 +93,30 @@ function logTool(text) {
   state.tools.push(text);
 }
 
+function agentAudioBegan(rid) {
+  if (firstAudio.has(rid)) return;
+  firstAudio.add(rid);
+  if (speechStoppedAt === null) return;
+  const ms = performance.now() - speechStoppedAt;
+  speechStoppedAt = null;
+  turn++;
+  state.latencies.push(ms);
+  const tr = document.createElement("tr");
+  tr.dataset.rid = rid;
+  const srv = serverMs.has(rid) ? `${Math.round(serverMs.get(rid))} ms` : "–";
+  tr.innerHTML = `<td>${turn}</td><td>${Math.round(ms)} ms</td><td class="server">${srv}</td>`;
+  $("latency").querySelector("tbody").appendChild(tr);
+  bubble(rid, "agent").querySelector(".who").insertAdjacentHTML("beforeend", `<span class="lat">${Math.round(ms)} ms</span>`);
+}
+
 function onEvent(ev) {
+  logEvent(ev);
   switch (ev.type) {
+    case "session.created":
+      if (!$("instructions").value.trim() && ev.session.instructions) $("instructions").placeholder = ev.session.instructions;
+      break;
     case "input_audio_buffer.speech_started":
-      stopPlayback(); // barge-in: the agent stops at once
+      if (link) link.stopPlayback(); // barge-in: the agent stops at once
       setText(bubble(ev.item_id, "user"), "…");
       bubble(ev.item_id, "user").classList.add("partial");
       break;
@@ -114,25 +145,15 @@ function onEvent(ev) {
       setText(el, el.dataset.text);
       break;
     }
-    case "response.output_audio.delta":
-      if (!firstAudioSeen.has(ev.response_id)) {
-        firstAudioSeen.add(ev.response_id);
-        if (speechStoppedAt !== null) {
-          const ms = performance.now() - speechStoppedAt;
-          speechStoppedAt = null;
-          addLatency(ev.response_id, ms);
-        }
-      }
-      player.port.postMessage({ type: "push", samples: b64ToFloat(ev.delta) });
-      break;
-    case "response.output_audio.done":
-      player.port.postMessage({ type: "end" });
+    case "response.output_audio.delta": // WebSocket: the first audio of the answer
+    case "output_audio_buffer.started": // WebRTC: the server started playing it
+      agentAudioBegan(ev.response_id);
       break;
     case "response.done": {
       const r = ev.response;
       const el = bubbles.get(r.id);
       if (r.status === "cancelled") {
-        stopPlayback();
+        if (link) link.stopPlayback();
         state.interrupted++;
         if (el) el.insertAdjacentHTML("beforeend", ' <span class="cut">(interrupted)</span>');
       }
@@ -165,96 +186,82 @@ function onEvent(ev) {
   }
 }
 
-function addLatency(rid, ms) {
-  turn++;
-  state.latencies.push(ms);
-  const tr = document.createElement("tr");
-  tr.dataset.rid = rid;
-  const srv = serverMs.has(rid) ? `${Math.round(serverMs.get(rid))} ms` : "–";
-  tr.innerHTML = `<td>${turn}</td><td>${Math.round(ms)} ms</td><td class="server">${srv}</td>`;
-  $("latency").querySelector("tbody").appendChild(tr);
-  const el = bubble(rid, "agent");
-  el.querySelector(".who").insertAdjacentHTML("beforeend", `<span class="lat">${Math.round(ms)} ms</span>`);
-}
-
-async function startAudio() {
-  ctx = new AudioContext({ sampleRate: RATE });
-  await ctx.audioWorklet.addModule("/static/worklets.js");
-  player = new AudioWorkletNode(ctx, "antiphon-player", { outputChannelCount: [1] });
-  player.connect(ctx.destination);
-  player.port.onmessage = (e) => {
-    state.played = e.data.played;
-    $("out-level").value = e.data.peak;
-  };
-  let stream;
+// ---- connecting ------------------------------------------------------------------------------
+async function openMic() {
   try {
-    stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: false } });
+    return await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: false } });
   } catch (err) {
     const denied = err && (err.name === "NotAllowedError" || err.name === "SecurityError");
     throw new Error(denied
       ? "Microphone access was denied. Allow the microphone for this page in the browser's site settings, then press Start again."
       : `No microphone could be opened (${err && err.name}: ${err && err.message}).`);
   }
-  const src = ctx.createMediaStreamSource(stream);
-  mic = new AudioWorkletNode(ctx, "antiphon-capture");
-  mic.port.onmessage = (e) => {
-    const f = e.data;
-    let peak = 0;
-    for (let i = 0; i < f.length; i++) peak = Math.max(peak, Math.abs(f[i]));
-    $("mic-level").value = peak;
-    send({ type: "input_audio_buffer.append", audio: floatToB64(f) });
-  };
-  src.connect(mic);
-  await ctx.resume();
 }
 
-function wsUrl() {
-  if (params.get("server")) return params.get("server");
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${proto}//${location.host}/v1/realtime?x_antiphon=1`;
+function meterMic(s) {
+  const ctx = new AudioContext();
+  const an = ctx.createAnalyser();
+  ctx.createMediaStreamSource(s).connect(an);
+  const buf = new Float32Array(an.fftSize);
+  const timer = setInterval(() => {
+    an.getFloatTimeDomainData(buf);
+    $("mic-level").value = buf.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  }, 50);
+  return { stop: () => { clearInterval(timer); ctx.close(); } };
 }
 
-function connect() {
-  return new Promise((resolve, reject) => {
-    const key = params.get("key");
-    const protocols = ["realtime", ...(key ? [`openai-insecure-api-key.${key}`] : [])];
-    let opened = false;
-    ws = new WebSocket(wsUrl(), protocols);
-    ws.onopen = () => {
-      opened = true;
-      state.connected = true;
-      status("live", "live");
-      send({ type: "session.update", session: { type: "realtime", output_modalities: ["audio"], x_antiphon: { events: true },
-        audio: { input: { format: { type: "audio/pcm", rate: RATE }, turn_detection: { type: "semantic_vad" } },
-                 output: { format: { type: "audio/pcm", rate: RATE } } } } });
-      resolve();
-    };
-    ws.onmessage = (m) => onEvent(JSON.parse(m.data));
-    ws.onerror = () => {};
-    ws.onclose = (e) => {
-      state.connected = false;
-      if (!opened) {
-        reject(new Error(`The server at ${wsUrl().split("?")[0]} is unreachable. Is \`antiphon serve\` running?`));
-      } else {
-        status("disconnected", "error");
-        notice(`Connection closed${e.reason ? ": " + e.reason : ""} (code ${e.code}).`, e.code === 1000 ? "info" : "error");
-        stop();
-      }
-    };
-  });
+function endpoint(kind) {
+  const server = params.get("server");
+  if (server) return server; // a ws:// URL: the WebSocket transport
+  const base = `${location.protocol}//${location.host}`;
+  if (kind === "webrtc") return `${base}/v1/realtime/calls?x_antiphon=1`;
+  return `${base.replace(/^http/, "ws")}/v1/realtime?x_antiphon=1`;
+}
+
+async function connect() {
+  const wanted = params.get("server") ? "websocket" : $("transport").value;
+  const opts = { key: params.get("key"), session: settings(), onEvent, onLevel, onClose };
+  if (wanted !== "websocket" && window.RTCPeerConnection) {
+    try {
+      return await connectWebRTC({ ...opts, url: endpoint("webrtc") });
+    } catch (err) {
+      if (wanted === "webrtc") throw err;
+      state.fallback = err.message;
+      notice(`WebRTC did not connect (${err.message}); using the WebSocket instead.`, "info");
+    }
+  }
+  return connectWebSocket({ ...opts, url: endpoint("websocket") });
+}
+
+function onLevel(peak, played) {
+  state.played = played;
+  $("out-level").value = peak;
+}
+
+function onClose(reason, code) {
+  state.connected = false;
+  status("disconnected", "error");
+  notice(reason, code === 1000 ? "info" : "error");
+  stop();
 }
 
 async function start() {
   $("start").disabled = true;
   notice("");
   status("connecting…", "idle");
+  t0 = performance.now();
   try {
-    await connect();
-    await startAudio();
+    link = await connect();
+    stream = await openMic();
+    micMeter = meterMic(stream);
+    await link.attachMic(stream);
+    state.connected = true;
+    state.transport = link.kind;
+    $("transport-used").textContent = link.kind === "webrtc" ? "WebRTC (Opus)" : "WebSocket (PCM16)";
+    status(`live · ${link.kind}`, "live");
     $("stop").disabled = false;
   } catch (err) {
     state.error = err.message;
-    if (ws) ws.onclose = null; // keep this message, not a generic "closed" one
     state.connected = false;
     status("not connected", "error");
     notice(err.message, "error");
@@ -263,15 +270,18 @@ async function start() {
 }
 
 function stop() {
-  if (mic) mic.disconnect();
-  if (ctx) ctx.close();
-  if (ws && ws.readyState <= 1) ws.close(1000);
-  mic = ctx = player = null;
+  if (link) link.close();
+  if (micMeter) micMeter.stop();
+  if (stream) for (const t of stream.getTracks()) t.stop();
+  link = stream = micMeter = null;
   $("start").disabled = false;
   $("stop").disabled = true;
 }
 
 $("start").onclick = start;
 $("stop").onclick = () => { stop(); status("stopped", "idle"); };
-for (const k of ["speed", "volume", "pitch"]) $(k).oninput = sendStyle;
+for (const k of ["speed", "volume", "pitch"]) $(k).oninput = sendSettings;
+$("demo-tools").onchange = sendSettings;
+$("instructions").onchange = sendSettings;
+if (params.get("transport")) $("transport").value = params.get("transport");
 if (params.get("autostart")) start();

@@ -9,7 +9,9 @@ import { chromium } from "playwright-core";
 const [url, mode, wav, shot] = process.argv.slice(2);
 const timeoutMs = +(process.env.BROWSER_TIMEOUT_MS || 120000);
 const args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-  "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required", "--disable-dev-shm-usage"];
+  "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required", "--disable-dev-shm-usage",
+  // WebRTC host candidates on loopback only: the server offers 127.0.0.1, and so does Chromium
+  "--allow-loopback-in-peer-connection", "--disable-features=WebRtcHideLocalIpsWithMdns"];
 if (mode === "talk") args.push("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${wav}%noloop`);
 if (mode === "denied") args.push("--use-fake-device-for-media-stream", "--deny-permission-prompts");
 

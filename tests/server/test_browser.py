@@ -55,9 +55,28 @@ def test_page_reports_denied_microphone(fake_server) -> None:  # type: ignore[no
     assert "Microphone access was denied" in state["notice"]
 
 
+def test_page_talks_over_webrtc(fake_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The page's default transport on the instant fake brain: Opus both ways, events on
+    the data channel, the answer audible on the page."""
+    rate = 48000
+    noise = 0.3 * np.random.default_rng(0).standard_normal(int(rate * 0.8))
+    wav = tmp_path / "noise.wav"
+    signal = [np.zeros(rate, np.float32), noise.astype(np.float32), np.zeros(rate * 6, np.float32)]
+    write_wav(wav, np.concatenate(signal), rate)
+    state = _browser(fake_server.url + "/", "talk", str(wav), timeout_s=60)
+    assert state["transport"] == "webrtc" and state["fallback"] is None, state
+    assert state["user"] == ["what is the weather in Paris"]
+    assert state["agent"] == ["Hello from the fake brain."]
+    assert 0.4 * 24000 < state["played"] < 1.2 * 24000, state  # the 0.6 s beep, once
+    types = [e["type"] for e in state["events"]]
+    assert "response.output_audio.delta" not in types
+    assert types.index("output_audio_buffer.started") < types.index("output_audio_buffer.stopped")
+
+
 @pytest.mark.models
 @pytest.mark.slow
-def test_spoken_question_in_a_real_browser(cascade_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("transport", ["webrtc", "websocket"])
+def test_spoken_question_in_a_real_browser(cascade_server, tmp_path, transport) -> None:  # type: ignore[no-untyped-def]
     rate = 48000
     question = synth("What is the capital of France?", sample_rate=rate)
     wav = tmp_path / "question.wav"
@@ -67,7 +86,8 @@ def test_spoken_question_in_a_real_browser(cascade_server, tmp_path) -> None:  #
         rate,
     )
     shot = tmp_path / "browser.png"
-    state = _browser(cascade_server.url + "/", "talk", str(wav), str(shot))
+    state = _browser(cascade_server.url + f"/?transport={transport}", "talk", str(wav), str(shot))
+    assert state["transport"] == transport, state
     heard = " ".join(state["user"]).lower()
     said = " ".join(state["agent"]).lower()
     assert "capital" in heard and "france" in heard, state
@@ -78,5 +98,5 @@ def test_spoken_question_in_a_real_browser(cascade_server, tmp_path) -> None:  #
     assert "france" in state["transcript"].lower() and "paris" in state["transcript"].lower()
     assert state["latencies"], "the page shows a per-turn latency"
     assert shot.stat().st_size > 10_000
-    if os.environ.get("ANTIPHON_KEEP_SCREENSHOT"):
+    if os.environ.get("ANTIPHON_KEEP_SCREENSHOT") and transport == "webrtc":
         shutil.copy(shot, os.environ["ANTIPHON_KEEP_SCREENSHOT"])
