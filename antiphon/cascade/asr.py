@@ -60,10 +60,27 @@ class Transcript:
     decode_s: float
 
 
+# English recognizers: the model for live partials ("quick" decodes) and the model for the
+# final decode of an utterance. tiny.en is fast; the multilingual base makes fewer errors
+# on voices unlike the agent's (docs/bench-quality.md has the per-voice table).
+RECOGNIZERS: dict[str, tuple[str, str]] = {
+    "tiny.en": ("tiny.en", "tiny.en"),
+    "base": ("base", "base"),
+    "tiny.en+base": ("tiny.en", "base"),
+}
+DEFAULT_RECOGNIZER = "tiny.en"
+
+
+def _model_path(name: str) -> Path:
+    return whisper_tiny_en() if name == "tiny.en" else whisper_base()
+
+
 class StreamingASR:
     """Whisper (CTranslate2 int8) for short utterances; one decode at a time.
 
-    ``language="en"`` uses the bundled tiny.en; any other language uses multilingual base.
+    English uses ``recognizer`` (a key of RECOGNIZERS: which model decodes live partials,
+    which one the final transcript); any other language uses multilingual base.
+    ``beam_size`` applies to final decodes (partials are always greedy).
     """
 
     def __init__(
@@ -78,14 +95,29 @@ class StreamingASR:
         junk_logprob: float = -0.5,
         short_window: bool = True,
         short_min_logprob: float = -0.18,
+        recognizer: str = DEFAULT_RECOGNIZER,
+        beam_size: int = 1,
     ) -> None:
         from faster_whisper import WhisperModel  # heavy import, only when ASR is used
 
+        if recognizer not in RECOGNIZERS:
+            raise ValueError(f"unknown recognizer {recognizer!r}; use one of {list(RECOGNIZERS)}")
         self.language = language
-        path = model_dir or (whisper_tiny_en() if language == "en" else whisper_base())
-        self._model = WhisperModel(
-            str(path), device="cpu", compute_type="int8", cpu_threads=cpu_threads
-        )
+        quick_name, final_name = RECOGNIZERS[recognizer] if language == "en" else ("base", "base")
+        self.recognizer = recognizer if language == "en" and model_dir is None else "base"
+        self.beam_size = beam_size
+        loaded: dict[str, Any] = {}
+
+        def load(name: str) -> Any:
+            if name not in loaded:
+                path = model_dir or _model_path(name)
+                loaded[name] = WhisperModel(
+                    str(path), device="cpu", compute_type="int8", cpu_threads=cpu_threads
+                )
+            return loaded[name]
+
+        self._model = load(final_name)
+        self._quick_model = self._model if model_dir else load(quick_name)
         self.rms_floor = 10 ** (rms_floor_dbfs / 20)
         self.no_speech_threshold = no_speech_threshold
         self.logprob_threshold = logprob_threshold
@@ -94,6 +126,11 @@ class StreamingASR:
         self.char_units = language in _CHAR_LANGS
         # live utterances skip faster-whisper's fixed 30 s window (see short_window.py)
         self._short = ShortWindowDecoder(self._model, language) if short_window else None
+        self._quick_short = (
+            self._short
+            if self._quick_model is self._model or not short_window
+            else ShortWindowDecoder(self._quick_model, language)
+        )
         self.short_min_logprob = short_min_logprob
         self._lock = threading.Lock()
 
@@ -116,9 +153,11 @@ class StreamingASR:
         if audio.size < SAMPLE_RATE // 10 or float(np.sqrt(np.mean(audio**2))) < self.rms_floor:
             return Transcript("", 1.0, 0.0, 0.0)  # nothing audible: Whisper would invent text
         max_new = min(200, 16 + int(12 * audio.size / SAMPLE_RATE))
-        if self._short is not None and audio.size / SAMPLE_RATE <= self._short.max_audio_s():
+        short = self._quick_short if quick else self._short
+        beam = 1 if quick else self.beam_size
+        if short is not None and audio.size / SAMPLE_RATE <= short.max_audio_s():
             with self._lock:
-                seg = self._short.decode(audio, self._prompt(prompt), max_new)
+                seg = short.decode(audio, self._prompt(prompt), max_new, beam_size=beam)
                 # the short window costs accuracy on hard sentences; those it is unsure of
                 # are decoded again on the whole 30 s window. Not under a second: there
                 # ("uh-huh", "yeah") the full window was no better, and barge-in checks
@@ -128,7 +167,9 @@ class StreamingASR:
                 if not keep and self.language == "en":
                     # tiny.en: the same greedy decoder on the full window, without
                     # faster-whisper's pipeline around it (330-490 ms instead of 480-770 ms)
-                    seg = self._short.decode(audio, self._prompt(prompt), max_new, full=True)
+                    seg = short.decode(
+                        audio, self._prompt(prompt), max_new, full=True, beam_size=beam
+                    )
                     keep = True
             if keep:
                 text = self.clean_segment(seg)
@@ -138,10 +179,11 @@ class StreamingASR:
             # multilingual base echoed its (Chinese) prompt through our full-window decode:
             # it keeps faster-whisper's standard decode
         with self._lock:
-            segments, _ = self._model.transcribe(
+            model = self._quick_model if quick else self._model
+            segments, _ = model.transcribe(
                 audio,
                 language=self.language,
-                beam_size=1,
+                beam_size=beam,
                 best_of=1,
                 temperature=0.0,
                 without_timestamps=True,

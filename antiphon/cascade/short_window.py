@@ -4,7 +4,7 @@ faster-whisper always pads audio to Whisper's 30 s window, so a 2 s question pay
 encoding 28 s of silence: on 2 CPU cores that fixed cost is most of the recogniser's time
 on the critical path of a reply. CTranslate2 accepts shorter encoder inputs; this decodes
 an utterance padded only to `min_window_s` (10 s by default: shorter windows made Whisper
-loop on its own output). Same model, greedy, no timestamps, one segment.
+loop on its own output). Same model, greedy (or beam search), no timestamps, one segment.
 """
 
 from __future__ import annotations
@@ -73,10 +73,15 @@ class ShortWindowDecoder:
         return FULL_WINDOW_FRAMES * HOP / SAMPLE_RATE - 1.0
 
     def decode(
-        self, audio: np.ndarray, prompt: str | None, max_new_tokens: int, full: bool = False
+        self,
+        audio: np.ndarray,
+        prompt: str | None,
+        max_new_tokens: int,
+        full: bool = False,
+        beam_size: int = 1,
     ) -> ShortSegment:
-        """Greedy decode on the short window, or on Whisper's whole 30 s window (``full``:
-        slower, better on what the short window is unsure of)."""
+        """Greedy (or beam) decode on the short window, or on Whisper's whole 30 s window
+        (``full``: slower, better on what the short window is unsure of)."""
         import ctranslate2
         from faster_whisper.transcribe import get_compression_ratio
 
@@ -94,7 +99,7 @@ class ShortWindowDecoder:
         result = self.model.model.generate(
             encoded,
             [tokens_in],
-            beam_size=1,
+            beam_size=beam_size,
             max_length=len(tokens_in) + max_new_tokens,
             return_scores=True,
             return_no_speech_prob=True,

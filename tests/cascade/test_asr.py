@@ -175,9 +175,11 @@ def test_unsure_final_is_decoded_again_on_the_full_window_but_partials_never(
     calls: list[bool] = []
     decode = asr._short.decode
 
-    def spy(audio: np.ndarray, prompt: str | None, max_new: int, full: bool = False) -> Any:
+    def spy(
+        audio: np.ndarray, prompt: str | None, max_new: int, full: bool = False, beam_size: int = 1
+    ) -> Any:
         calls.append(full)
-        return decode(audio, prompt, max_new, full)
+        return decode(audio, prompt, max_new, full, beam_size)
 
     monkeypatch.setattr(asr._short, "decode", spy)
     monkeypatch.setattr(asr, "short_min_logprob", 0.0)  # every decode counts as unsure

@@ -160,10 +160,15 @@ def run(
     return text
 
 
-def human_wer(transcribe: Callable[[np.ndarray], str], split: str) -> dict[str, dict[str, Any]]:
-    """WER per human source with a loaded recognizer (the in-process stack's final decode)."""
+def human_wer(
+    transcribe: Callable[[np.ndarray], str], split: str, only: set[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """WER per human source with a loaded recognizer (the in-process stack's final decode);
+    ``only``: these recording ids."""
     rows: dict[str, list[tuple[int, int]]] = {}
     for rec in human.recordings(split):
+        if only is not None and rec.id not in only:
+            continue
         edits, n = word_errors(rec.text, transcribe(rec.audio()))
         rows.setdefault(rec.source, []).append((edits, n))
         rows.setdefault("all human", []).append((edits, n))
