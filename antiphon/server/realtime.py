@@ -4,6 +4,7 @@ that send `OpenAI-Beta: realtime=v1`) over one WebSocket per session."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -19,9 +20,10 @@ from antiphon.server.connection import (
 )
 from antiphon.server.context import ServerContext
 from antiphon.server.realtime_config import RealtimeSessionState
+from antiphon.server.realtime_idle import IdleTimer
 from antiphon.server.realtime_in import ClientError, ClientEventHandler
 from antiphon.server.realtime_out import EventTranslator
-from antiphon.session.commands import TurnDetection
+from antiphon.session.commands import AppendAudio, CreateResponse, TurnDetection
 from antiphon.session.events import Event, ResponseDone, UserSpeechStarted
 
 
@@ -43,6 +45,7 @@ class RealtimeConnection(Connection):
         self.handler: ClientEventHandler | None = None
         self._extras = extras
         self._initial = initial  # session config that came with the connection (WebRTC)
+        self.idle = IdleTimer()
 
     def emit(self, ev: dict[str, Any]) -> None:
         if ev["type"] == "error":
@@ -120,6 +123,28 @@ class RealtimeConnection(Connection):
             self.emit(reply)
         for cmd in handled.commands:
             self.command(cmd)
+            if isinstance(cmd, AppendAudio):
+                self.count_input(cmd)
+
+    def count_input(self, cmd: AppendAudio) -> None:
+        """Input audio advances the idle timer (server_vad idle_timeout_ms)."""
+        td = self.state.turn_detection
+        timeout = self.state.idle_timeout_ms if td is not None and td.kind == "server_vad" else None
+        hit = self.idle.advance(len(cmd.audio) * 1000 / cmd.sample_rate, timeout)
+        if hit is None or self.out is None:
+            return
+        item_id = "item_" + uuid.uuid4().hex[:12]
+        self.emit(
+            rt.event(
+                "input_audio_buffer.timeout_triggered",
+                audio_start_ms=hit[0],
+                audio_end_ms=hit[1],
+                item_id=item_id,
+            )
+        )
+        for ev in self.out.commit_silence(item_id):
+            self.emit(ev)
+        self.command(CreateResponse())
 
     def drop_audio(self) -> None:
         """Agent audio not yet sent is never sent (barge-in, cancel, output_audio_buffer.clear)."""
@@ -127,6 +152,7 @@ class RealtimeConnection(Connection):
 
     async def on_event(self, event: Event) -> None:
         assert self.out is not None
+        self.idle.on_event(event)
         if isinstance(event, UserSpeechStarted) or (
             isinstance(event, ResponseDone) and event.status == "cancelled"
         ):

@@ -17,7 +17,20 @@ class ConfigError(ValueError):
         self.param = param
 
 
-def _td_json(td: TurnDetection | None) -> dict[str, Any] | None:
+# semantic_vad eagerness -> the longest silence before the turn ends regardless of what
+# smart-turn says (OpenAI documents low/medium/high as waiting at most 8 s / 4 s / 2 s);
+# "auto" keeps antiphon's tuned default (TurnDetection.max_silence_ms)
+EAGERNESS_MAX_SILENCE_MS = {"low": 8000, "medium": 4000, "high": 2000}
+
+
+def _eagerness(td: TurnDetection) -> str:
+    for name, ms in EAGERNESS_MAX_SILENCE_MS.items():
+        if td.max_silence_ms == ms:
+            return name
+    return "auto"
+
+
+def _td_json(td: TurnDetection | None, idle_timeout_ms: int | None = None) -> dict[str, Any] | None:
     if td is None:
         return None
     out: dict[str, Any] = {
@@ -30,10 +43,10 @@ def _td_json(td: TurnDetection | None) -> dict[str, Any] | None:
             "threshold": td.threshold,
             "prefix_padding_ms": td.prefix_padding_ms,
             "silence_duration_ms": td.silence_duration_ms,
-            "idle_timeout_ms": None,
+            "idle_timeout_ms": idle_timeout_ms,
         }
     else:
-        out["eagerness"] = "auto"
+        out["eagerness"] = _eagerness(td)
     return out
 
 
@@ -66,7 +79,32 @@ def parse_turn_detection(value: object, param: str) -> TurnDetection | None:
     for key in ("create_response", "interrupt_response"):
         if isinstance(value.get(key), bool):
             args[key] = value[key]
+    eagerness = value.get("eagerness")
+    if eagerness is not None:
+        if kind != "semantic_vad":
+            raise ConfigError(
+                f"{param}.eagerness applies to semantic_vad only", f"{param}.eagerness"
+            )
+        if eagerness not in ("low", "medium", "high", "auto"):
+            raise ConfigError(
+                f"{param}.eagerness must be low, medium, high or auto; got {eagerness!r}",
+                f"{param}.eagerness",
+            )
+        if eagerness in EAGERNESS_MAX_SILENCE_MS:
+            args["max_silence_ms"] = EAGERNESS_MAX_SILENCE_MS[eagerness]
     return TurnDetection(**args)
+
+
+def parse_idle_timeout(value: object, param: str) -> int | None:
+    """server_vad's idle_timeout_ms: after this long without speech once the agent has
+    finished, the server commits the silence and responds (input_audio_buffer.timeout_triggered)."""
+    if not isinstance(value, dict) or value.get("idle_timeout_ms") is None:
+        return None
+    if value.get("type", "server_vad") != "server_vad":
+        raise ConfigError(
+            f"{param}.idle_timeout_ms applies to server_vad only", f"{param}.idle_timeout_ms"
+        )
+    return int(_num(value["idle_timeout_ms"], f"{param}.idle_timeout_ms", 5000, 30000))
 
 
 def parse_tools(value: object) -> tuple[Tool, ...]:
@@ -101,6 +139,7 @@ class RealtimeSessionState:
         default_factory=lambda: TurnDetection(kind="server_vad")
     )
     transcription: dict[str, Any] | None = None
+    idle_timeout_ms: int | None = None
     input_format: WireFormat = PCM24K
     output_format: WireFormat = PCM24K
     id: str = field(default_factory=lambda: "sess_" + uuid.uuid4().hex[:16])
@@ -124,7 +163,7 @@ class RealtimeSessionState:
                     "format": self.input_format.as_json(),
                     "transcription": self.transcription,
                     "noise_reduction": None,
-                    "turn_detection": _td_json(self.turn_detection),
+                    "turn_detection": _td_json(self.turn_detection, self.idle_timeout_ms),
                 },
                 "output": {
                     "format": self.output_format.as_json(),
@@ -206,6 +245,7 @@ class RealtimeSessionState:
         if td_key:
             raw = a_in["turn_detection"] if "turn_detection" in a_in else s["turn_detection"]
             new.turn_detection = parse_turn_detection(raw, "session.audio.input.turn_detection")
+            new.idle_timeout_ms = parse_idle_timeout(raw, "session.audio.input.turn_detection")
             if new.turn_detection is None:
                 cfg["clear_turn_detection"] = True
             else:

@@ -134,6 +134,12 @@ class EventTranslator:
             rt.event("conversation.item.added", previous_item_id=prev, item=item),
         ]
 
+    def commit_silence(self, item_id: str) -> list[Out]:
+        """An idle timeout's empty user turn: committed, added and done at once."""
+        return self._commit_user(item_id) + self._on_UserTranscriptFinal(
+            UserTranscriptFinal(item_id, "")
+        )
+
     def _on_UserTranscriptDelta(self, ev: UserTranscriptDelta) -> list[Out]:
         return [
             rt.event(

@@ -209,7 +209,9 @@ class WebRTCConnection(RealtimeConnection):
             if self.handler is not None:
                 self.handler.buffered_ms += len(audio) * 1000 / rate
             try:
-                self.command(AppendAudio(audio, rate))
+                cmd = AppendAudio(audio, rate)
+                self.command(cmd)
+                self.count_input(cmd)
             except CloseConnection:
                 self.request_close(1008, "audio arrives faster than the session takes it")
                 return

@@ -1,0 +1,79 @@
+"""GA session features over the WebSocket (fake brain): semantic_vad eagerness, server_vad
+idle_timeout_ms with input_audio_buffer.timeout_triggered."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+from wsclient import Client, speechlike
+
+from antiphon.server.realtime_config import ConfigError, RealtimeSessionState
+
+TD = "session.audio.input.turn_detection"
+
+
+@pytest.mark.parametrize(("eagerness", "ms"), [("low", 8000), ("medium", 4000), ("high", 2000)])
+def test_eagerness_sets_the_longest_end_of_turn_wait(eagerness: str, ms: int) -> None:
+    state = RealtimeSessionState()
+    td = {"type": "semantic_vad", "eagerness": eagerness}
+    cmd = state.update({"audio": {"input": {"turn_detection": td}}})
+    assert cmd.turn_detection is not None and cmd.turn_detection.max_silence_ms == ms
+    echoed = state.as_json()["audio"]["input"]["turn_detection"]
+    assert echoed == {**echoed, "type": "semantic_vad", "eagerness": eagerness}
+
+
+def test_auto_keeps_the_tuned_default() -> None:
+    state = RealtimeSessionState()
+    cmd = state.update({"turn_detection": {"type": "semantic_vad", "eagerness": "auto"}})
+    assert cmd.turn_detection is not None and cmd.turn_detection.max_silence_ms == 1500
+    assert state.as_json()["audio"]["input"]["turn_detection"]["eagerness"] == "auto"
+
+
+async def test_bad_eagerness_is_a_specific_error_and_changes_nothing(fake_server) -> None:  # type: ignore[no-untyped-def]
+    c = await Client.connect(fake_server.ws_url + "/v1/realtime")
+    await c.wait_for("session.created")
+    td = {"type": "semantic_vad", "eagerness": "eager"}
+    await c.send(
+        "session.update", event_id="e1", session={"audio": {"input": {"turn_detection": td}}}
+    )
+    err = await c.wait_for("error")
+    assert err["error"]["code"] == "invalid_value"
+    assert err["error"]["param"] == TD + ".eagerness"
+    assert err["error"]["event_id"] == "e1"
+    await c.send("session.update", session={"instructions": "still alive"})
+    assert (await c.wait_for("session.updated"))["session"]["instructions"] == "still alive"
+    await c.close()
+    with pytest.raises(ConfigError):
+        RealtimeSessionState().update(
+            {"turn_detection": {"type": "server_vad", "eagerness": "low"}}
+        )
+    with pytest.raises(ConfigError):
+        td = {"type": "server_vad", "idle_timeout_ms": 10}
+        RealtimeSessionState().update({"turn_detection": td})
+
+
+async def test_idle_timeout_commits_the_silence_and_responds(fake_server) -> None:  # type: ignore[no-untyped-def]
+    c = await Client.connect(fake_server.ws_url + "/v1/realtime")
+    await c.wait_for("session.created")
+    td = {"type": "server_vad", "idle_timeout_ms": 5000}
+    await c.send("session.update", session={"audio": {"input": {"turn_detection": td}}})
+    updated = await c.wait_for("session.updated")
+    assert updated["session"]["audio"]["input"]["turn_detection"]["idle_timeout_ms"] == 5000
+    turn = np.concatenate([speechlike(0.5), np.zeros(24000 // 2, np.float32)])
+    await c.send_audio(turn)
+    await c.wait_for("response.done")
+    # silence at real-time pace: the timer counts input audio, not the wall clock
+    silence = np.zeros(int(24000 * 5.6), np.float32)
+    sender = asyncio.create_task(c.send_audio(silence, pace=0.9))
+    hit = await c.wait_for("input_audio_buffer.timeout_triggered", timeout=15)
+    assert 4900 <= hit["audio_end_ms"] - hit["audio_start_ms"] <= 5200, hit
+    committed = await c.wait_for("input_audio_buffer.committed", item_id=hit["item_id"])
+    assert committed["item_id"] == hit["item_id"]
+    await c.wait_for("conversation.item.done")
+    await c.wait_for("response.created")
+    await c.wait_for("response.done")
+    await sender
+    assert c.types().count("input_audio_buffer.timeout_triggered") == 1  # once per silence
+    await c.close()
