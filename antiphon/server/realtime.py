@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket
 
+from antiphon.audio.denoise import NoiseReducer
 from antiphon.server import realtime_events as rt
 from antiphon.server.auth import admit, choose_subprotocol
 from antiphon.server.connection import (
@@ -46,6 +47,7 @@ class RealtimeConnection(Connection):
         self._extras = extras
         self._initial = initial  # session config that came with the connection (WebRTC)
         self.idle = IdleTimer()
+        self._denoiser: NoiseReducer | None = None
 
     def emit(self, ev: dict[str, Any]) -> None:
         if ev["type"] == "error":
@@ -122,9 +124,26 @@ class RealtimeConnection(Connection):
         for reply in handled.replies:
             self.emit(reply)
         for cmd in handled.commands:
-            self.command(cmd)
             if isinstance(cmd, AppendAudio):
-                self.count_input(cmd)
+                self.input_audio(cmd)
+            else:
+                self.command(cmd)
+
+    def input_audio(self, cmd: AppendAudio) -> None:
+        """Client audio (appends, or the WebRTC track): noise reduction when the session
+        asks for it, then the session, then the idle timer."""
+        profile = self.state.noise_reduction
+        if profile is None:
+            self._denoiser = None
+        else:
+            nr = self._denoiser
+            if nr is None or nr.profile != profile or nr.sample_rate != cmd.sample_rate:
+                nr = self._denoiser = NoiseReducer(cmd.sample_rate, profile)  # type: ignore[arg-type]
+            cmd = AppendAudio(nr(cmd.audio), cmd.sample_rate)
+            if not len(cmd.audio):
+                return
+        self.command(cmd)
+        self.count_input(cmd)
 
     def count_input(self, cmd: AppendAudio) -> None:
         """Input audio advances the idle timer (server_vad idle_timeout_ms)."""

@@ -140,6 +140,7 @@ class RealtimeSessionState:
     )
     transcription: dict[str, Any] | None = None
     idle_timeout_ms: int | None = None
+    noise_reduction: str | None = None  # "near_field" | "far_field" (antiphon/audio/denoise.py)
     input_format: WireFormat = PCM24K
     output_format: WireFormat = PCM24K
     id: str = field(default_factory=lambda: "sess_" + uuid.uuid4().hex[:16])
@@ -162,7 +163,9 @@ class RealtimeSessionState:
                 "input": {
                     "format": self.input_format.as_json(),
                     "transcription": self.transcription,
-                    "noise_reduction": None,
+                    "noise_reduction": (
+                        {"type": self.noise_reduction} if self.noise_reduction else None
+                    ),
                     "turn_detection": _td_json(self.turn_detection, self.idle_timeout_ms),
                 },
                 "output": {
@@ -250,6 +253,15 @@ class RealtimeSessionState:
                 cfg["clear_turn_detection"] = True
             else:
                 cfg["turn_detection"] = new.turn_detection
+        nr = a_in.get("noise_reduction", s.get("input_audio_noise_reduction", ...))
+        if nr is not ...:
+            kind = nr.get("type") if isinstance(nr, dict) else nr
+            if nr is not None and kind not in ("near_field", "far_field"):
+                raise ConfigError(
+                    f"noise_reduction must be null or {{'type': 'near_field' | 'far_field'}}; got {nr!r}",
+                    "session.audio.input.noise_reduction",
+                )
+            new.noise_reduction = kind
         tr = a_in.get("transcription", s.get("input_audio_transcription", ...))
         if tr is not ...:
             if tr is not None and not isinstance(tr, dict):

@@ -209,9 +209,7 @@ class WebRTCConnection(RealtimeConnection):
             if self.handler is not None:
                 self.handler.buffered_ms += len(audio) * 1000 / rate
             try:
-                cmd = AppendAudio(audio, rate)
-                self.command(cmd)
-                self.count_input(cmd)
+                self.input_audio(AppendAudio(audio, rate))
             except CloseConnection:
                 self.request_close(1008, "audio arrives faster than the session takes it")
                 return

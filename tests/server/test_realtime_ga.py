@@ -77,3 +77,28 @@ async def test_idle_timeout_commits_the_silence_and_responds(fake_server) -> Non
     await sender
     assert c.types().count("input_audio_buffer.timeout_triggered") == 1  # once per silence
     await c.close()
+
+
+@pytest.mark.parametrize("profile", [None, "far_field"])
+async def test_noise_reduction_runs_on_the_input(fake_server, profile) -> None:  # type: ignore[no-untyped-def]
+    """Steady noise loud enough for the fake brain's energy VAD: without noise reduction it
+    is one long "utterance"; with it the suppressor learns the noise (~1 s) and the
+    utterance ends while the noise goes on."""
+    c = await Client.connect(fake_server.ws_url + "/v1/realtime")
+    await c.wait_for("session.created")
+    nr = {"type": profile} if profile else None
+    await c.send("session.update", session={"audio": {"input": {"noise_reduction": nr}}})
+    updated = await c.wait_for("session.updated")
+    assert updated["session"]["audio"]["input"]["noise_reduction"] == nr
+    noise = (0.04 * np.random.default_rng(0).standard_normal(24000 * 3)).astype(np.float32)
+    await c.send_audio(noise, pace=0.5)
+    await c.wait_for("input_audio_buffer.speech_started")
+    if profile is None:
+        await asyncio.sleep(0.5)  # the session has had all the audio
+        assert "input_audio_buffer.speech_stopped" not in c.types()
+    else:
+        await c.wait_for("input_audio_buffer.speech_stopped", timeout=5)
+    await c.send("session.update", session={"audio": {"input": {"noise_reduction": {"type": "x"}}}})
+    err = await c.wait_for("error")
+    assert err["error"]["param"] == "session.audio.input.noise_reduction"
+    await c.close()
