@@ -19,6 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from antiphon.codec.config import MimiConfig
+from antiphon.codec.mel_codec_config import MEL_CODEC_KEY, MelCodecConfig
 from antiphon.codec.model import MimiModel
 from antiphon.nn.checkpoint import CheckpointError, strict_load
 
@@ -57,6 +58,8 @@ def read_config(path: str | Path) -> MimiConfig | None:
         meta = f.metadata() or {}
     if CONFIG_KEY in meta:
         return MimiConfig.from_json(meta[CONFIG_KEY])
+    if MEL_CODEC_KEY in meta:  # a mel codec: its encoder/quantizer side is a MimiConfig
+        return MelCodecConfig.from_json(meta[MEL_CODEC_KEY]).mimi
     sidecar = path.with_suffix(".json")
     if sidecar.is_file():
         return MimiConfig.from_json(sidecar.read_text())

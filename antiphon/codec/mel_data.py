@@ -84,22 +84,36 @@ def turn_clips(dataset: Path, max_seconds: float = 6.0) -> list[tuple[str, str, 
 
 
 def build_cache(
-    dataset: Path, out: Path, vocoder: Vocoder, whisper: bool = True, limit: int | None = None
+    dataset: Path,
+    out: Path,
+    vocoder: Vocoder,
+    teacher_clips: int | None = None,
+    whisper_clips: int | None = None,
 ) -> list[MelClip]:
-    """Compute (or read) the cache file ``out``."""
+    """Compute (or read) the cache file ``out``. Every turn gets its target mel (cheap); the
+    first ``teacher_clips`` training turns get the teacher's rendering and the first
+    ``whisper_clips`` the Whisper features (None: all); the rest carry empty tensors."""
     if out.is_file():
         return load_cache(out)
     teacher = None
-    if whisper:
+    if whisper_clips != 0:
         from antiphon.codec.distill import WhisperEncoderTeacher
 
         teacher = WhisperEncoderTeacher()
     clips: list[MelClip] = []
-    for name, split, audio, text in turn_clips(dataset)[:limit]:
-        clip = make_clip(name, split, audio, vocoder, text)
-        if teacher is not None:
-            a16 = torch.from_numpy(resample(clip.audio.numpy(), 24_000, 16_000))
+    rendered = described = 0
+    for name, split, audio, text in turn_clips(dataset):
+        padded = pad_frames(audio)
+        mel = target_mel(padded, vocoder.settings)
+        clip = MelClip(name, split, torch.from_numpy(padded), mel, torch.zeros(0), None, text)
+        train = split == "train"
+        if train and (teacher_clips is None or rendered < teacher_clips):
+            clip.teacher = vocoder.render(mel[None])[0, 0]
+            rendered += 1
+        if teacher is not None and train and (whisper_clips is None or described < whisper_clips):
+            a16 = torch.from_numpy(resample(padded, 24_000, 16_000))
             clip.whisper = teacher(a16[None])[0].half()
+            described += 1
         clips.append(clip)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save([c.__dict__ for c in clips], out)

@@ -32,7 +32,7 @@ from antiphon.codec.seanet import SeanetDecoder
 WHISPER_PER_FRAME = 4  # 50 Hz encoder features per 12.5 Hz frame
 
 
-@dataclass
+@dataclass(frozen=True)
 class LoopConfig:
     steps: int = 2000
     batch_size: int = 8
@@ -104,9 +104,9 @@ def train_student(
         sched.step()
         elapsed = time.monotonic() - t0
         if step % cfg.log_every == 0 or step == cfg.steps:
-            logger.log({"step": step, "mel": float(lm), "stft": float(ls), "seconds": elapsed})
+            logger.log({"step": step, "mel": lm.item(), "stft": ls.item(), "seconds": elapsed})
         if cfg.deadline_s is not None and elapsed > cfg.deadline_s:
-            logger.log({"step": step, "mel": float(lm), "stft": float(ls), "seconds": elapsed})
+            logger.log({"step": step, "mel": lm.item(), "stft": ls.item(), "seconds": elapsed})
             break
     student.eval()
     return logger.rows
@@ -146,13 +146,17 @@ def train_mel_codec(
         l1 = F.l1_loss(q.x, target)
         loss = l1 + q.penalty
         row = {"step": float(step), "mel_l1": float(l1), "commitment": float(q.penalty)}
-        if head is not None and q.semantic is not None:
+        if head is not None:
+            row["distill"] = math.nan  # no item of this batch has teacher features
+        has = [c.whisper is not None for c, _ in batch]
+        if head is not None and q.semantic is not None and any(has):
             feats = []
             for c, s in batch:
-                w = c.whisper if c.whisper is not None else torch.zeros(1, int(teacher_dim or 1))
-                seg = w[s * WHISPER_PER_FRAME : (s + n) * WHISPER_PER_FRAME].float()
+                if c.whisper is None:
+                    continue
+                seg = c.whisper[s * WHISPER_PER_FRAME : (s + n) * WHISPER_PER_FRAME].float()
                 feats.append(_fit(seg.T, n * WHISPER_PER_FRAME).T)
-            distill = head(q.semantic, torch.stack(feats))
+            distill = head(q.semantic[torch.tensor(has)], torch.stack(feats))
             loss = loss + distill_weight * distill
             row["distill"] = float(distill)
         opt.zero_grad(set_to_none=True)

@@ -66,6 +66,9 @@ class Scale:
     codec_utterances: int  # held-out utterances for STOI / WER
     bench_per_category: int  # duplex bench scenarios per category (pause, turn_taking)
     max_mb: float = 50.0  # the exported folder's size limit (the repo ships the CPU one)
+    # "mel": the mel codec rendered by the pretrained vocoder's student (antiphon.codec.
+    # mel_recipe); "seanet": the waveform-decoder codec trained from scratch (codec_config)
+    codec_kind: str = "mel"
 
 
 SCALES = {
@@ -79,7 +82,7 @@ SCALES = {
         "gpu", 1500, 0.05, "recipe-tiny-codec-gpu.toml", "recipe-tiny-lm-gpu.toml",
         {"data": 4 * 3600, "codec": 4 * 3600, "encode": 1800, "lm": 4 * 3600, "export": 120,
          "eval": 1800},
-        64, 40, 500.0,
+        64, 40, 500.0, "seanet",
     ),
     "micro": Scale(
         "micro", 4, 0.25, "recipe-micro-codec.toml", "recipe-micro-lm.toml",
@@ -146,7 +149,7 @@ class Recipe:
     ) -> dict[str, Any]:
         steps: dict[str, Callable[[float], dict[str, Any]]] = {
             "data": self.stage_data,
-            "codec": lambda d: self._train("codec", d),
+            "codec": self.stage_codec,
             "encode": self.stage_encode,
             "lm": lambda d: self._train("lm", d),
             "export": self.stage_export,
@@ -217,6 +220,21 @@ class Recipe:
             "timed_out": bool(summary.get("timed_out")),
             "eval": summary["eval"],
         }
+
+    def stage_codec(self, deadline: float) -> dict[str, Any]:
+        if self.scale.codec_kind == "seanet":
+            return self._train("codec", deadline)
+        from antiphon.codec.mel_recipe import MICRO_PLAN, micro_config, run_mel_codec_stage
+
+        micro = self.scale.name == "micro"
+        return run_mel_codec_stage(
+            self.data_dir,
+            self.out / "codec",
+            deadline,
+            MICRO_PLAN if micro else None,
+            micro_config() if micro else None,
+            log=self.log,
+        )
 
     def stage_encode(self, deadline: float) -> dict[str, Any]:
         from antiphon.train.lm_data import encode_dataset
