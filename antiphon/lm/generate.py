@@ -76,11 +76,22 @@ class LMGenerator:
         self.text_logits_hook = text_logits_hook
         self.audio_logits_hook = audio_logits_hook
         c = model.config
-        self.generator: torch.Generator | None = None
+        # One generator for the batch, or one per item (``seed_items``: an item of a batch
+        # then samples what it would sample alone with the same seed).
+        self.generator: torch.Generator | list[torch.Generator] | None = None
         if self.params.seed is not None:
             self.generator = torch.Generator().manual_seed(self.params.seed)
         self._delays = torch.tensor(c.delays, dtype=torch.long)
         self._initial = model.initial_tokens(torch.device("cpu"))
+
+    def seed_items(self, seeds: list[int]) -> None:
+        """Give every batch item its own generator, seeded with ``seeds[i]``."""
+        self.generator = [torch.Generator().manual_seed(s) for s in seeds]
+
+    def reseed_item(self, index: int, seed: int) -> None:
+        if not isinstance(self.generator, list):
+            raise ValueError("reseed_item needs per-item generators (seed_items first)")
+        self.generator[index] = torch.Generator().manual_seed(seed)
 
     def init_state(self, batch_size: int = 1) -> GenState:
         c = self.model.config
