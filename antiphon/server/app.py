@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -14,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from antiphon.server.context import ServerContext
 from antiphon.server.moshi import moshi_endpoint
+from antiphon.server.ops import AdmissionGate, ops_routes
 from antiphon.server.realtime import realtime_endpoint
 from antiphon.server.webrtc import Calls
 
@@ -38,13 +40,15 @@ def create_app(ctx: ServerContext) -> Starlette:
             Route("/v1/realtime/calls/{call_id}/hangup", calls.hangup, methods=["POST"]),
             Route("/", index),
             Route("/healthz", health),
+            *ops_routes(ctx),  # /readyz, /metrics (server/ops.py)
             Route("/favicon.ico", lambda _: Response(status_code=204)),
             Route("/stats", stats),
             WebSocketRoute("/v1/realtime", realtime_endpoint),
             WebSocketRoute("/realtime", realtime_endpoint),  # base_url without /v1
             WebSocketRoute("/api/chat", moshi_endpoint),
             Mount("/static", StaticFiles(directory=WEB), name="static"),
-        ]
+        ],
+        middleware=[Middleware(AdmissionGate, ctx=ctx)],  # draining / full: refused, counted
     )
     app.state.antiphon = ctx
     app.state.calls = calls

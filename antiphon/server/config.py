@@ -27,6 +27,11 @@ class ServerConfig:
     max_session_s: float = 3600.0
     lead_ms: int = 150  # audio sent this far ahead of real time, for network jitter
     max_sessions: int = 64
+    # Input pacing: audio more than this far ahead of real time is refused (an error event);
+    # None turns pacing off
+    max_input_lead_ms: int | None = 2000
+    max_event_queue: int = 2000  # a session's undelivered events (audio dropped beyond it)
+    drain_s: float = 30.0  # on SIGTERM, live sessions get this long to finish
     # WebRTC (`POST /v1/realtime/calls`): host candidates on these addresses (empty: every
     # interface), and STUN/TURN URLs for deployments behind NAT (none by default)
     webrtc_host_addresses: tuple[str, ...] = ("127.0.0.1",)

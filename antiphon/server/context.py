@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from antiphon.server.config import ServerConfig
+from antiphon.server.metrics import ServerMetrics
 from antiphon.session.session import Session
 
 
@@ -29,23 +30,54 @@ class ServerContext:
     model_name: str = "antiphon-cascade"
     language: str = "en"
     stats: Stats = field(default_factory=Stats)
+    workers: object | None = None  # the cascade's StackWorkers, for /metrics
+    draining_since: float | None = None  # set by SIGTERM (server/ops.py)
+    metrics: ServerMetrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = ServerMetrics(
+            self.stats,
+            self.workers,  # type: ignore[arg-type]
+            lambda: self.draining,
+        )
 
     def full(self) -> bool:
         return self.stats.sessions_open >= self.config.max_sessions
+
+    @property
+    def draining(self) -> bool:
+        return self.draining_since is not None
+
+    def observed(self, session: Session) -> Session:
+        """Feed this session's events and counters to /metrics."""
+        session.observe = self.metrics.observe
+        session.on_close.append(self.metrics.track_session(session.counters))
+        return session
 
 
 def cascade_context(stack: object, config: ServerConfig) -> ServerContext:
     """A context whose sessions run the cascade on a shared, already loaded stack."""
     from antiphon.cascade.brain import CascadeBrain
     from antiphon.cascade.stack import CascadeStack
+    from antiphon.cascade.workers import workers_of
 
     assert isinstance(stack, CascadeStack)
 
     def make() -> Session:
-        return Session(CascadeBrain(stack), lead_ms=config.lead_ms)
+        return ctx.observed(
+            Session(
+                CascadeBrain(stack),
+                lead_ms=config.lead_ms,
+                max_input_lead_ms=config.max_input_lead_ms,
+                max_event_queue=config.max_event_queue,
+            )
+        )
 
     name = f"antiphon-cascade-{stack.config.llm}"
-    return ServerContext(config, make, model_name=name, language=stack.config.language)
+    ctx = ServerContext(
+        config, make, model_name=name, language=stack.config.language, workers=workers_of(stack)
+    )
+    return ctx
 
 
 def e2e_context(stack: object, config: ServerConfig, brain: str = "moshi") -> ServerContext:

@@ -46,8 +46,8 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    import uvicorn
 
+    from antiphon.server.ops import DrainingServer
     from antiphon.server.runner import uvicorn_config
 
     if getattr(args, "brain", "cascade") in ("moshi", "tiny"):
@@ -74,7 +74,7 @@ def main(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.Server(uvicorn_config(ctx, log_level="info")).run()
+    DrainingServer(uvicorn_config(ctx, log_level="info"), ctx).run()  # SIGTERM drains
     return 0
 
 

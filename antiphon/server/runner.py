@@ -12,6 +12,7 @@ import uvicorn
 
 from antiphon.server.app import create_app
 from antiphon.server.context import ServerContext
+from antiphon.server.ops import DrainingServer
 
 
 def uvicorn_config(ctx: ServerContext, log_level: str = "warning") -> uvicorn.Config:
@@ -38,7 +39,7 @@ class BackgroundServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn_config(ctx))
+        self.server = DrainingServer(uvicorn_config(ctx), ctx)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, name="antiphon-server", daemon=True)
 

@@ -51,6 +51,10 @@ class OutputPacer:
         self.reference = EchoReference(sample_rate, reference_rate or sample_rate)
         self._task: asyncio.Task[None] | None = None
         self._held = False
+        # underruns: playback ran dry in the middle of a response (the listener heard a gap)
+        self._last_rid: str | None = None
+        self.late_frames = 0
+        self.late_s = 0.0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="output-pacer")
@@ -73,6 +77,7 @@ class OutputPacer:
         brain decides whether overlapping speech is a barge-in, the agent goes quiet within
         one frame and picks up where it stopped if it was not (a false interruption)."""
         self._held = on
+        self._last_rid = None  # a gap made on purpose is no underrun
         self._wake.set()
 
     @property
@@ -85,6 +90,7 @@ class OutputPacer:
 
         Returns the number of samples dropped."""
         self._held = False
+        self._last_rid = None
         dropped = 0
         keep: deque[_Pending] = deque()
         for p in self._queue:
@@ -119,6 +125,13 @@ class OutputPacer:
                 continue
             now = self.clock.now()
             if self._play_end < now:  # playback ran dry: restart the playout cursor
+                gap = now - self._play_end
+                if (
+                    self._queue[0].response_id == self._last_rid
+                    and gap > self.frame / self.sample_rate
+                ):
+                    self.late_frames += 1
+                    self.late_s += gap
                 self._play_end = now
             release_at = self._play_end - self.lead_s
             if release_at > now:
@@ -138,7 +151,7 @@ class OutputPacer:
                 head.audio = rest
             else:
                 self._queue.popleft()
-            rid = head.response_id
+            rid = self._last_rid = head.response_id
             self._released[rid] = self._released.get(rid, 0) + len(frame)
             self._play_end += len(frame) / self.sample_rate
             self.reference.push(frame)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,6 +25,9 @@ from antiphon.session.playout import OutputPacer
 
 SUPPORTED_INPUT_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
 AEC_FRAME_MS = 10
+# Appends longer than this are resampled and echo-cancelled in a worker thread: shorter
+# ones cost less inline than the hop (a 20 ms append: ~0.1 ms of work).
+OFF_LOOP_MS = 100
 
 
 class Session:
@@ -36,6 +39,7 @@ class Session:
         echo_cancel: bool = True,
         lead_ms: int = 0,
         max_event_queue: int = 0,
+        max_input_lead_ms: int | None = None,
     ) -> None:
         self.brain = brain
         self.clock = clock or RealClock()
@@ -55,6 +59,17 @@ class Session:
         self._lin_pos = 0
         self._closed = False
         self.dropped_events = 0
+        # Input pacing: audio may run at most max_input_lead_ms ahead of the clock (None:
+        # unpaced, for VirtualClock tests and offline runs). _input_end is the clock time
+        # at which the audio received so far would have finished playing.
+        self.max_input_lead_ms = max_input_lead_ms
+        self._input_end: float | None = None
+        self.refused_appends = 0
+        # hooks for the server's metrics: every event emitted, and the session's end
+        self.observe: Callable[[Event], None] | None = None
+        self.on_close: list[Callable[[], None]] = []
+        self._off_loop: asyncio.Future[list[tuple[np.ndarray, np.ndarray]]] | None = None
+        self.refused_audio_s = 0.0
 
     async def start(self) -> None:
         if self._echo_cancel:
@@ -108,16 +123,36 @@ class Session:
         audio = to_mono_float32(cmd.audio)
         if not len(audio):
             return
+        if not await self._paced(len(audio) / cmd.sample_rate):
+            return
         rs = self._resamplers.get(cmd.sample_rate)
         if rs is None:
             rs = self._resamplers[cmd.sample_rate] = StreamResampler(
                 cmd.sample_rate, self.brain.input_rate
             )
-        audio = rs(audio)
-        for frame in self._aec_framer.push(audio):
+        # the far-end reference is taken here, on the loop (the pacer lives there); the
+        # CPU work (resample, echo cancellation) runs off the loop when it is large
+        frames = self._aec_framer.push(rs(audio))
+        fars = [self.pacer.take_far_end(len(f)) for f in frames]
+        if len(audio) * 1000 > OFF_LOOP_MS * cmd.sample_rate:
+            loop = asyncio.get_running_loop()
+            self._off_loop = loop.run_in_executor(None, self._cancel_echo, frames, fars)
+            # close() waits for it: the canceller's C state must outlive the thread's call
+            cleaned = await asyncio.shield(self._off_loop)
+        else:
+            cleaned = self._cancel_echo(frames, fars)
+        for (frame, linear), far in zip(cleaned, fars, strict=True):
             self._input_samples += len(frame)
-            far = self.pacer.take_far_end(len(frame))
             self._far_pos = _ring_put(self._far_hist, self._far_pos, far)
+            self._lin_pos = _ring_put(self._lin_hist, self._lin_pos, linear)
+            await self.brain.push_audio(frame)
+
+    def _cancel_echo(
+        self, frames: list[np.ndarray], fars: list[np.ndarray]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(echo-cancelled frame, frame after the linear filter) for each input frame."""
+        out = []
+        for frame, far in zip(frames, fars, strict=True):
             linear = frame
             if self._aec is not None:
                 if np.any(far):
@@ -125,8 +160,41 @@ class Session:
                     linear = self._aec.last_linear
                 else:
                     self._aec.process(frame, far)  # keep the filter's timeline moving
-            self._lin_pos = _ring_put(self._lin_hist, self._lin_pos, linear)
-            await self.brain.push_audio(frame)
+            out.append((frame, linear))
+        return out
+
+    async def _paced(self, seconds: float) -> bool:
+        """Audio running ahead of real time beyond the allowed lead is refused (and
+        counted): a client that sends minutes of audio in a second would otherwise make the
+        server do minutes of work at once, ahead of every other session."""
+        if self.max_input_lead_ms is None:
+            return True
+        now = self.clock.now()
+        end = max(self._input_end or now, now) + seconds
+        lead = end - now
+        if lead * 1000 > self.max_input_lead_ms:
+            self.refused_appends += 1
+            self.refused_audio_s += seconds
+            await self._emit(
+                ErrorEvent(
+                    "input_audio_ahead_of_real_time",
+                    f"this append of {seconds * 1000:.0f} ms was dropped: it would put the "
+                    f"input {lead:.2f} s ahead of real time (the limit is "
+                    f"{self.max_input_lead_ms / 1000:.1f} s); send audio at real-time pace",
+                )
+            )
+            return False
+        self._input_end = end
+        return True
+
+    def counters(self) -> tuple[int, float, int, float]:
+        """(late output frames, late output s, refused appends, refused audio s)."""
+        return (
+            self.pacer.late_frames,
+            self.pacer.late_s,
+            self.refused_appends,
+            self.refused_audio_s,
+        )
 
     def recent_far(self, n: int) -> np.ndarray:
         """The last n samples of what was played (at the brain's rate), aligned with the
@@ -152,6 +220,8 @@ class Session:
     async def _emit(self, event: Event) -> None:
         if self._closed:
             return
+        if self.observe is not None:
+            self.observe(event)
         if self._events.maxsize and self._events.full() and isinstance(event, AudioChunk):
             self.dropped_events += 1  # a stalled consumer loses audio, never control events
             return
@@ -178,8 +248,13 @@ class Session:
         with contextlib.suppress(Exception):
             await self.brain.close()
         await self.pacer.stop()
+        if self._off_loop is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait([self._off_loop])
         if self._aec is not None:
             self._aec.close()
+        for hook in self.on_close:
+            hook()
         if not self._events.full():
             self._events.put_nowait(None)  # ends events() for the adapter
 

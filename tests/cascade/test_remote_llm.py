@@ -17,8 +17,8 @@ import pytest
 
 from antiphon import models
 from antiphon.agent.toolcall import ToolCallParser, ToolCallRequest
-from antiphon.cascade.remote_llm import RemoteChatLLM, RemoteLLMError, tool_call_text
 from antiphon.cascade.llm import Message
+from antiphon.cascade.remote_llm import RemoteChatLLM, RemoteLLMError, tool_call_text
 from antiphon.session.commands import ForcedTool, Tool
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
@@ -40,7 +40,7 @@ def _free_port() -> int:
 def engine() -> Iterator[str]:
     """llama-cpp-python's server in its own process: a real engine behind the endpoint."""
     port = _free_port()
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed after the process, below)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -102,9 +102,7 @@ def test_text_streams_in_pieces(engine: str) -> None:
 def test_a_forced_tool_call_reaches_the_parser_as_markup(engine: str) -> None:
     llm = RemoteChatLLM(engine)
     msgs = [Message("user", "What time is it in Paris?")]
-    text = "".join(
-        llm.stream(msgs, [TIME_TOOL], max_tokens=48, tool_choice=ForcedTool("get_time"))
-    )
+    text = "".join(llm.stream(msgs, [TIME_TOOL], max_tokens=48, tool_choice=ForcedTool("get_time")))
     parser = ToolCallParser()
     items = [*parser.feed(text), *parser.finish()]
     calls = [i for i in items if isinstance(i, ToolCallRequest)]
@@ -123,7 +121,9 @@ def test_cancel_stops_the_stream(engine: str) -> None:
     llm = RemoteChatLLM(engine)
     stop = threading.Event()
     got: list[str] = []
-    for piece in llm.stream([Message("user", "Count from one to fifty.")], cancel=stop, max_tokens=200):
+    for piece in llm.stream(
+        [Message("user", "Count from one to fifty.")], cancel=stop, max_tokens=200
+    ):
         got.append(piece)
         if len(got) == 3:
             stop.set()
