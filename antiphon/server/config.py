@@ -38,6 +38,7 @@ class ServerConfig:
     ice_servers: tuple[str, ...] = ()
     ice_username: str | None = None
     ice_credential: str | None = None
+    mcp_timeout_s: float = 15.0  # an MCP server slower than this fails the list or the call
 
     def requires_key(self) -> bool:
         return self.api_key is not None

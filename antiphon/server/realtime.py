@@ -23,8 +23,9 @@ from antiphon.server.context import ServerContext
 from antiphon.server.realtime_config import RealtimeSessionState
 from antiphon.server.realtime_idle import IdleTimer
 from antiphon.server.realtime_in import ClientError, ClientEventHandler
+from antiphon.server.realtime_mcp import McpBridge
 from antiphon.server.realtime_out import EventTranslator
-from antiphon.session.commands import AppendAudio, CreateResponse, TurnDetection
+from antiphon.session.commands import AppendAudio, Configure, CreateResponse, TurnDetection
 from antiphon.session.events import Event, ResponseDone, UserSpeechStarted
 
 
@@ -48,6 +49,7 @@ class RealtimeConnection(Connection):
         self._initial = initial  # session config that came with the connection (WebRTC)
         self.idle = IdleTimer()
         self._denoiser: NoiseReducer | None = None
+        self.mcp = McpBridge(self, ctx.config.mcp_timeout_s)
 
     def emit(self, ev: dict[str, Any]) -> None:
         if ev["type"] == "error":
@@ -64,7 +66,7 @@ class RealtimeConnection(Connection):
             for cmd in self.handler.handle(
                 {"type": "session.update", "session": self._initial}
             ).commands:
-                self.command(cmd)
+                self.command(self.mcp.on_configure(cmd) if isinstance(cmd, Configure) else cmd)
         self.emit(rt.event("session.created", session=self.state.as_json()))
 
     def on_timeout(self, code: str, message: str) -> None:
@@ -126,6 +128,8 @@ class RealtimeConnection(Connection):
         for cmd in handled.commands:
             if isinstance(cmd, AppendAudio):
                 self.input_audio(cmd)
+            elif isinstance(cmd, Configure):
+                self.command(self.mcp.on_configure(cmd))
             else:
                 self.command(cmd)
 
@@ -172,6 +176,8 @@ class RealtimeConnection(Connection):
     async def on_event(self, event: Event) -> None:
         assert self.out is not None
         self.idle.on_event(event)
+        if self.mcp.intercept(event):
+            return
         if isinstance(event, UserSpeechStarted) or (
             isinstance(event, ResponseDone) and event.status == "cancelled"
         ):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from antiphon.server.audio_formats import PCM24K, WireFormat, parse_format
+from antiphon.server.mcp_tools import McpConfigError, McpServer, parse_mcp
 from antiphon.session.commands import Configure, SpeakingStyle, Tool, TurnDetection
 
 
@@ -112,14 +113,31 @@ def parse_tools(value: object) -> tuple[Tool, ...]:
         raise ConfigError("tools must be a list", "session.tools")
     tools = []
     for i, t in enumerate(value):
+        if isinstance(t, dict) and t.get("type") == "mcp":
+            continue  # parse_mcp_tools
         if not isinstance(t, dict) or t.get("type", "function") != "function":
-            raise ConfigError(f"tools[{i}] must be a function tool", f"session.tools[{i}]")
+            raise ConfigError(
+                f"tools[{i}] must be a function or mcp tool", f"session.tools[{i}].type"
+            )
         name = t.get("name")
         if not isinstance(name, str) or not name:
             raise ConfigError(f"tools[{i}].name is required", f"session.tools[{i}].name")
         params = t.get("parameters") or {"type": "object", "properties": {}}
         tools.append(Tool(name, str(t.get("description", "")), params))
     return tuple(tools)
+
+
+def parse_mcp_tools(value: list[Any]) -> list[McpServer]:
+    servers: list[McpServer] = []
+    for i, t in enumerate(value):
+        if isinstance(t, dict) and t.get("type") == "mcp":
+            try:
+                servers.append(parse_mcp(t, f"session.tools[{i}]"))
+            except McpConfigError as exc:
+                raise ConfigError(str(exc), exc.param) from exc
+    if len({s.label for s in servers}) < len(servers):
+        raise ConfigError("each mcp tool needs its own server_label", "session.tools")
+    return servers
 
 
 @dataclass
@@ -140,6 +158,7 @@ class RealtimeSessionState:
     )
     transcription: dict[str, Any] | None = None
     idle_timeout_ms: int | None = None
+    mcp_servers: list[McpServer] = field(default_factory=list)
     noise_reduction: str | None = None  # "near_field" | "far_field" (antiphon/audio/denoise.py)
     input_format: WireFormat = PCM24K
     output_format: WireFormat = PCM24K
@@ -153,7 +172,7 @@ class RealtimeSessionState:
             "model": self.model,
             "output_modalities": list(self.output_modalities),
             "instructions": self.instructions,
-            "tools": self.tools,
+            "tools": self.tools + [m.as_json() for m in self.mcp_servers],
             "tool_choice": self.tool_choice,
             "max_output_tokens": "inf",
             "tracing": None,
@@ -226,6 +245,7 @@ class RealtimeSessionState:
             cfg["style"] = SpeakingStyle(new.speed, new.volume, new.pitch).clamped()
         if "tools" in s:
             cfg["tools"] = parse_tools(s["tools"])
+            new.mcp_servers = parse_mcp_tools(s["tools"])
             new.tools = [
                 {
                     "type": "function",

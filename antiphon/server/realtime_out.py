@@ -187,6 +187,10 @@ class EventTranslator:
     def _on_ResponseStarted(self, ev: ResponseStarted) -> list[Out]:
         return self._start(ev.response_id, ev.item_id)
 
+    def response_for(self, rid: str, brain_item: str) -> tuple[_Response, list[Out]]:
+        """The response (opened with response.created when this is its first event)."""
+        return self._get(rid, brain_item)
+
     def _get(self, rid: str, brain_item: str) -> tuple[_Response, list[Out]]:
         if rid in self.responses:
             return self.responses[rid], []

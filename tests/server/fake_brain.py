@@ -148,6 +148,8 @@ class FakeBrain:
             await self.ctx.emit(UserTranscriptFinal(item, TRANSCRIPT))
         elif isinstance(command, ToolResult):
             self.tool_outputs.append(command.output)
+            if command.respond and self.rid is None:  # a server-side (MCP) tool's result
+                self._respond("")
         elif isinstance(command, UserText):
             pass
         elif isinstance(command, CreateResponse):
