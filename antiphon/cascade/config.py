@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from antiphon.cascade.asr import DEFAULT_RECOGNIZER
+
 
 @dataclass(frozen=True)
 class CascadeConfig:
     llm: Literal["qwen", "smollm2"] = "qwen"
     language: Literal["en", "zh"] = "en"
+    # English recognizer: live partials / final decode models (cascade/asr.py RECOGNIZERS),
+    # chosen by `bench quality --asr-study` (docs/bench-quality.md)
+    asr: str = DEFAULT_RECOGNIZER
     llm_threads: int = 2
     asr_threads: int = 2
     tts_threads: int = 1  # TTS runs while the LLM writes: two 2-thread pools on 2 cores thrash
