@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from antiphon.audio.io import StreamResampler
+from antiphon.e2e.hub import E2EHub
 from antiphon.e2e.stack import E2EStack, FrameEngine, FrameOut
 from antiphon.e2e.turns import AgentTurns, UserActivity
 from antiphon.lm.sampling import SamplingParams
@@ -43,6 +44,10 @@ from antiphon.session.events import (
 )
 
 IDLE_FRAMES = 2  # input silent this many frame periods -> the model runs on silence
+# Frames waiting for the model: past this bound the model is slower than real time, and the
+# oldest frame is dropped (and reported) instead of letting the reply's latency grow.
+MAX_QUEUED_FRAMES = 4  # 320 ms
+DROP_REPORT_EVERY = 25  # while dropping, one error event per 2 s of dropped input
 
 
 def _new_id(prefix: str) -> str:
@@ -50,14 +55,27 @@ def _new_id(prefix: str) -> str:
 
 
 class E2EBrain:
-    def __init__(self, stack: E2EStack, params: SamplingParams | None = None) -> None:
+    """One conversation. Alone it runs its own ``FrameEngine``; with ``hub`` it takes a slot
+    of the hub's batched engine (several conversations, one step per frame)."""
+
+    def __init__(
+        self,
+        stack: E2EStack,
+        params: SamplingParams | None = None,
+        hub: E2EHub | None = None,
+        max_queue: int = MAX_QUEUED_FRAMES,
+        seed: int | None = None,
+    ) -> None:
         self.stack = stack
         self.input_rate = stack.sample_rate
-        self.engine = FrameEngine(stack, params)
+        self.hub = hub
+        self.seed = seed
+        self.engine = FrameEngine(stack, params) if hub is None else None
+        self.slot: int | None = None
         self.agent = AgentTurns()
         self.user = UserActivity()
         self._pending = np.zeros(0, np.float32)
-        self._frames: asyncio.Queue[np.ndarray] = asyncio.Queue()
+        self._frames: asyncio.Queue[np.ndarray] = asyncio.Queue(maxsize=max_queue)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="e2e")
         self._tasks: list[asyncio.Task[None]] = []
         self._last_input = 0.0
@@ -71,6 +89,8 @@ class E2EBrain:
         self._turn_metrics: dict[str, float] = {}
         self.frames_done = 0
         self.frames_late = 0  # frames whose compute took longer than a frame
+        self.frames_dropped = 0  # input frames dropped because the queue was full
+        self._dropping = False
 
     @property
     def frame_s(self) -> float:
@@ -80,18 +100,45 @@ class E2EBrain:
         self.ctx = ctx
         self._out = StreamResampler(self.stack.sample_rate, ctx.output_rate)
         self._last_input = ctx.clock.now()
-        self._tasks = [
-            asyncio.create_task(self._run(), name="e2e-frames"),
-            asyncio.create_task(self._idle_feeder(), name="e2e-idle"),
-        ]
+        self._tasks = [asyncio.create_task(self._idle_feeder(), name="e2e-idle")]
+        if self.hub is None:
+            self._tasks.append(asyncio.create_task(self._run(), name="e2e-frames"))
+        else:
+            self.slot = self.hub.attach(self, self.seed)
+
+    @property
+    def frame_queue(self) -> asyncio.Queue[np.ndarray]:
+        return self._frames
+
+    async def _enqueue(self, pcm: np.ndarray) -> None:
+        if self._frames.full():
+            self._frames.get_nowait()
+            self._frames.task_done()
+            self.frames_dropped += 1
+            if not self._dropping or self.frames_dropped % DROP_REPORT_EVERY == 0:
+                await self.ctx.emit(
+                    ErrorEvent(
+                        "frames_dropped",
+                        f"the model is slower than real time: {self.frames_dropped} input"
+                        f" frame(s) of {1e3 * self.frame_s:.0f} ms dropped so far (queue bound"
+                        f" {self._frames.maxsize} frames)",
+                    )
+                )
+            self._dropping = True
+        else:
+            self._dropping = False
+        self._frames.put_nowait(pcm)
+        if self.hub is not None:
+            self.hub.notify()
 
     async def push_audio(self, frame: np.ndarray) -> None:
         self._last_input = self.ctx.clock.now()
         self._pending = np.concatenate([self._pending, frame.astype(np.float32, copy=False)])
         fs = self.stack.frame_size
         while len(self._pending) >= fs:
-            self._frames.put_nowait(self._pending[:fs].copy())
+            frame = self._pending[:fs].copy()
             self._pending = self._pending[fs:]
+            await self._enqueue(frame)
 
     async def _idle_feeder(self) -> None:
         """A client that sends nothing still has a partner that listens and may speak."""
@@ -99,24 +146,38 @@ class E2EBrain:
             await self.ctx.clock.sleep(self.frame_s)
             idle = self.ctx.clock.now() - self._last_input >= IDLE_FRAMES * self.frame_s
             if idle and self._frames.empty():
-                self._frames.put_nowait(np.zeros(self.stack.frame_size, np.float32))
+                await self._enqueue(np.zeros(self.stack.frame_size, np.float32))
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        assert self.engine is not None
         while True:
             pcm = await self._frames.get()
+            t0 = loop.time()
             try:
-                t0 = loop.time()
                 out = await loop.run_in_executor(self._executor, self.engine.step, pcm)
-                spent = loop.time() - t0
-                self.frames_late += spent > self.frame_s
-                self.frames_done += 1
-                self._compute_ms.append(1e3 * spent)
-                await self._emit_frame(pcm, out)
             except Exception as exc:  # noqa: BLE001 - a failed frame must not end the session
-                await self.ctx.emit(ErrorEvent("model_error", f"frame failed: {exc}"))
-            finally:
-                self._frames.task_done()
+                await self.frame_failed(exc)
+                continue
+            await self.deliver(pcm, out, loop.time() - t0)
+
+    async def frame_failed(self, exc: Exception) -> None:
+        try:
+            await self.ctx.emit(ErrorEvent("model_error", f"frame failed: {exc}"))
+        finally:
+            self._frames.task_done()
+
+    async def deliver(self, pcm: np.ndarray, out: FrameOut, spent: float) -> None:
+        """One computed frame (own engine or the hub's batched step) -> session events."""
+        try:
+            self.frames_late += spent > self.frame_s
+            self.frames_done += 1
+            self._compute_ms.append(1e3 * spent)
+            await self._emit_frame(pcm, out)
+        except Exception as exc:  # noqa: BLE001 - a failed frame must not end the session
+            await self.ctx.emit(ErrorEvent("model_error", f"frame failed: {exc}"))
+        finally:
+            self._frames.task_done()
 
     async def _emit_frame(self, pcm: np.ndarray, out: FrameOut) -> None:
         emit = self.ctx.emit
@@ -166,6 +227,7 @@ class E2EBrain:
             "frame_compute_ms_p50": ms[len(ms) // 2],
             "frame_compute_ms_max": ms[-1],
             "frames_late_total": float(self.frames_late),
+            "frames_dropped_total": float(self.frames_dropped),
         }
         await self.ctx.emit(Metrics(rid, values))
         text = "".join(self._text).strip()
@@ -207,4 +269,7 @@ class E2EBrain:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.hub is not None and self.slot is not None:
+            await self.hub.detach(self.slot)
+            self.slot = None
         self._executor.shutdown(wait=True)
