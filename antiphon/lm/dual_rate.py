@@ -27,12 +27,16 @@ from torch import nn
 from antiphon.lm.config import LMConfig
 from antiphon.lm.transformer import DepthKV, DepthTransformer, TemporalTransformer
 from antiphon.nn.kv_cache import KVCacheState
-from antiphon.nn.streaming import full_mask
+from antiphon.nn.streaming import StreamingState, full_mask
 
 
 @dataclass
-class DualRateState:
+class DualRateState(StreamingState):
     """Streaming state of the per-frame head; every batch item is at the same ``phase``."""
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.ctx.shape[0])
 
     ctx: torch.Tensor  # [B, 1, D] temporal output of the last complete group (start before)
     frames: torch.Tensor  # [B, G, D] input embeddings of the current group so far

@@ -23,7 +23,7 @@ from antiphon.lm.layers import UNGENERATED, ZERO_TOKEN
 from antiphon.lm.model import LMModel
 from antiphon.lm.sampling import SamplingParams, sample_token
 from antiphon.nn.kv_cache import KVCacheState
-from antiphon.nn.streaming import full_mask
+from antiphon.nn.streaming import StreamingState, full_mask
 
 LogitsHook = Callable[[torch.Tensor], torch.Tensor]
 
@@ -33,7 +33,10 @@ class UserTokensError(ValueError):
 
 
 @dataclass
-class GenState:
+class GenState(StreamingState):
+    """The generator's streaming state: the same kind of typed, per-item resettable state as
+    the codec's (``nn/streaming.py``), so a batch's conversations restart independently."""
+
     kv: KVCacheState
     tokens: torch.Tensor  # [B, K, max_delay + 2] ring of delayed tokens
     offsets: torch.Tensor  # [B] frames since each item's reset
