@@ -68,7 +68,7 @@ RECOGNIZERS: dict[str, tuple[str, str]] = {
     "base": ("base", "base"),
     "tiny.en+base": ("tiny.en", "base"),
 }
-DEFAULT_RECOGNIZER = "tiny.en"
+DEFAULT_RECOGNIZER = "tiny.en+base"  # chosen on the tune half: docs/bench-quality.md
 
 
 def _model_path(name: str) -> Path:

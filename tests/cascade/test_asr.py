@@ -171,17 +171,23 @@ def test_unsure_final_is_decoded_again_on_the_full_window_but_partials_never(
 ) -> None:
     """A final transcript the short window is unsure of gets a second decode on Whisper's
     whole 30 s window; a live partial (``quick``) never pays for it."""
-    assert asr._short is not None
+    assert asr._short is not None and asr._quick_short is not None
     calls: list[bool] = []
-    decode = asr._short.decode
+    for decoder in {id(d): d for d in (asr._short, asr._quick_short)}.values():
+        decode = decoder.decode
 
-    def spy(
-        audio: np.ndarray, prompt: str | None, max_new: int, full: bool = False, beam_size: int = 1
-    ) -> Any:
-        calls.append(full)
-        return decode(audio, prompt, max_new, full, beam_size)
+        def spy(
+            audio: np.ndarray,
+            prompt: str | None,
+            max_new: int,
+            full: bool = False,
+            beam_size: int = 1,
+            _decode: Any = decode,
+        ) -> Any:
+            calls.append(full)
+            return _decode(audio, prompt, max_new, full, beam_size)
 
-    monkeypatch.setattr(asr._short, "decode", spy)
+        monkeypatch.setattr(decoder, "decode", spy)
     monkeypatch.setattr(asr, "short_min_logprob", 0.0)  # every decode counts as unsure
     audio = synth("What is the capital of France?")
     final = asr.transcribe(audio)

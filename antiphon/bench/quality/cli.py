@@ -45,6 +45,9 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, help="at most this many items per kind")
     p.add_argument("--voices", help="comma-separated user voices (default: all of the language)")
     p.add_argument("--recognizer", help="in-process ASR (see cascade/asr.py RECOGNIZERS)")
+    p.add_argument(
+        "--wait", type=float, default=12.0, help="seconds to wait for a reply before giving up"
+    )
     p.add_argument("--out", default="out/bench-quality", help="report folder")
     p.add_argument("--html", action="store_true", help="also write a self-contained page")
     p.add_argument(
@@ -92,6 +95,11 @@ def _cascade(name: str, args: argparse.Namespace) -> tuple[Any, Callable[[], Qua
     fields = {f.name for f in dataclasses.fields(CascadeConfig)}
     extra = {"asr": args.recognizer} if args.recognizer and "asr" in fields else {}
     stack = CascadeStack(CascadeConfig(llm=name, language=args.language, **extra), progress)
+    if args.recognizer and args.language == "en" and stack.asr.recognizer != args.recognizer:
+        from antiphon.cascade.asr import StreamingASR
+
+        # a stack that does not read CascadeConfig.asr yet: swap the recognizer in
+        stack.asr = StreamingASR(recognizer=args.recognizer, cpu_threads=stack.config.asr_threads)
     return stack, lambda: cascade_quality_link(stack, args.language)
 
 
@@ -116,13 +124,20 @@ def main(args: argparse.Namespace) -> int:
 
             key = args.api_key or os.environ.get("OPENAI_API_KEY")
             by_backend[args.url] = bench.run_backend(
-                args.url, lambda: QualityRealtimeLink(args.url, key), spoken, tools, _progress
+                args.url,
+                lambda: QualityRealtimeLink(args.url, key),
+                spoken,
+                tools,
+                _progress,
+                args.wait,
             )
         else:
             for name in dict.fromkeys(n.strip() for n in args.llm.split(",")):
                 stack, factory = _cascade(name, args)
                 label = f"{name} (asr {stack.asr.recognizer})"
-                by_backend[label] = bench.run_backend(label, factory, spoken, tools, _progress)
+                by_backend[label] = bench.run_backend(
+                    label, factory, spoken, tools, _progress, args.wait
+                )
                 if human_asr is None and args.language == "en":
                     _progress("human recordings through the same recognizer")
                     human_asr = asr_study.human_wer(stack.transcribe, args.split)
