@@ -43,6 +43,12 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     p.add_argument("--no-quality", action="store_true", help="timing only")
     p.add_argument(
+        "--compare",
+        default=None,
+        help="a second codec checkpoint streamed and scored beside --checkpoint (e.g. the mel"
+        " codec beside the Mimi-architecture tiny codec)",
+    )
+    p.add_argument(
         "--block", type=int, default=1,
         help="frames per turn when alternating ours/reference (1 = strictly alternate frames)",
     )  # fmt: skip
@@ -243,6 +249,12 @@ def main(args: argparse.Namespace) -> int:
     streamers = {"antiphon (fp32)": _Streamer(model)}
     if args.vs_reference:
         streamers["reference moshi 0.2.13"] = _Streamer(build_reference(model), reference=True)
+    other = None
+    if args.compare:
+        other = build_model(args.compare)
+        if other.frame_size != cfg.frame_size or other.sample_rate != cfg.sample_rate:
+            raise SystemExit(f"--compare {args.compare}: another rate or frame size")
+        streamers[f"compare: {Path(args.compare).name}"] = _Streamer(other)
     times, outputs = stream_timing(streamers, audio, cfg.frame_size, frames, block=args.block)
     print(
         f"\nStreaming, {frames} frames of 80 ms (encode + decode of each frame, after 3 warm-up"
@@ -304,6 +316,9 @@ def main(args: argparse.Namespace) -> int:
 
     if not args.no_quality:
         _quality(model, asr=not args.quick, random_weights=not args.checkpoint)
+        if other is not None:
+            print(f"\nCompared codec {args.compare} ({type(other).__name__}):")
+            _quality(other, asr=not args.quick, random_weights=False)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nPeak resident memory of this process: {peak:.0f} MB")
     return 0

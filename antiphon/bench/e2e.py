@@ -39,6 +39,11 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="fewer frames, no sweep")
     p.add_argument("--no-sweep", action="store_true", help="skip the largest-real-time sweep")
     p.add_argument("--json", help="also write the figures here")
+    p.add_argument(
+        "--sessions",
+        default="1,2,4,8",
+        help="batched session counts timed in one step per frame ('' to skip)",
+    )
     p.set_defaults(func=main)
 
 
@@ -206,6 +211,13 @@ def main(args: argparse.Namespace) -> int:
         loops = {"reference float32": _loop(_reference(model), ref_mimi, True, cfg.user_q)} | loops
     loop_rows = {k: _row(k, v) for k, v in _time(loops, _frames(frames)).items()}
     _print("Full loop (Mimi encode + LM step + Mimi decode), per 80 ms frame", loop_rows, base)
+    batched: dict[str, dict[str, float]] = {}
+    if args.sessions:
+        from antiphon.bench.e2e_batch import report
+
+        sizes = tuple(int(n) for n in args.sessions.split(","))
+        ref = loop_rows.get("reference float32", {}).get("p50_ms")
+        batched = report(model, mimi, min(frames, 40), sizes, ref)
     err = _int8_error(model)
     print("\nint8 weight-only logit error vs float32 (random weights, 32 frames):")
     for name in ("text", "audio"):
@@ -222,6 +234,7 @@ def main(args: argparse.Namespace) -> int:
         figures = {
             "lm_step": lm_rows,
             "loop": loop_rows,
+            "batched_sessions": batched,
             "int8_error": err,
             "sweep": sweep,
             "gpu_7b": gpu,

@@ -41,9 +41,10 @@ from antiphon.codec.vocoder import load_vocoder
 class MelStagePlan:
     teacher_clips: int = 160  # training turns the teacher renders (~0.5-0.8x real time)
     whisper_clips: int = 400
-    student: LoopConfig = LoopConfig(steps=3000, batch_size=8, crop_frames=6, lr=2e-3)
+    # short crops: the student's receptive field is ~40 ms, and its steps are what is scarce
+    student: LoopConfig = LoopConfig(steps=4000, batch_size=6, crop_frames=3, lr=2e-3)
     codec: LoopConfig = LoopConfig(steps=4000, batch_size=8, crop_frames=10, lr=2e-3)
-    student_share: float = 0.4  # of the time left after the features
+    student_share: float = 0.5  # of the stage's training time
 
 
 MICRO_PLAN = MelStagePlan(

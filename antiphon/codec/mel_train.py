@@ -81,8 +81,8 @@ def train_student(
 ) -> list[dict[str, float]]:
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
-    mel_loss = MultiScaleMelLoss(22_400, scales=(6, 7, 8, 9, 10, 11))
-    stft_loss = MultiScaleSTFTLoss()
+    mel_loss = MultiScaleMelLoss(22_400, scales=(7, 8, 9, 10))
+    stft_loss = MultiScaleSTFTLoss(n_ffts=(512, 1024))
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, betas=(0.8, 0.99))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps, eta_min=cfg.lr * 0.05)
     logger, t0 = _Logger(log), time.monotonic()
