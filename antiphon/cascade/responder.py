@@ -16,14 +16,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from antiphon.agent.tool_intent import mentions_tool
+from antiphon.agent.persona import with_tool_guidance
 from antiphon.agent.toolcall import MalformedToolCall, ParsedPiece, ToolCallParser, ToolCallRequest
 from antiphon.audio.io import resample
 from antiphon.cascade.conversation import Conversation, Message, heard_text
 from antiphon.cascade.phrases import PhraseChunker
 from antiphon.cascade.stack import CascadeStack, SessionTools
 from antiphon.session.brain import BrainContext
-from antiphon.session.commands import SpeakingStyle
+from antiphon.session.commands import SpeakingStyle, Tool, ToolChoice
 from antiphon.session.events import (
     AgentTextDelta,
     AudioChunk,
@@ -35,6 +35,21 @@ from antiphon.session.events import (
     ToolCall,
     ToolResultSpoken,
 )
+
+
+def llm_prompt(
+    conv: Conversation,
+    instructions: str | None,
+    extra: list[Message],
+    tools: list[Tool],
+    language: str,
+) -> list[Message]:
+    """The messages a reply is generated from (and the end-of-turn probability read off,
+    so both share the KV cache). A session without tools never hears of them."""
+    messages = conv.for_llm(instructions) + extra
+    if tools:
+        messages[0] = Message("system", with_tool_guidance(messages[0].content, language))
+    return messages
 
 
 @dataclass
@@ -257,9 +272,9 @@ class Responder:
             # follow-up pass must speak (tools stay in the prompt, so the KV cache holds)
             # (a client tool's result arrives as the last message before this response)
             after_tool = bool(self.conv.messages) and self.conv.messages[-1].role == "tool"
-            choice = self.tools.tool_choice if _round == 0 and not after_tool else "none"
-            if choice == "auto" and mentions_tool(self._user_text(), self.tools.schemas()):
-                choice = "required"  # see agent/tool_intent.py
+            choice: ToolChoice = (
+                self.tools.tool_choice if _round == 0 and not after_tool else "none"
+            )
             call = await self._stream_once(self.plan.extra_messages, choice)
             if call is None:
                 if (_round or after_tool) and not self.text.strip():
@@ -293,13 +308,6 @@ class Responder:
             self.conv.add(tool_msg)
         await self._speak_text(self.stack.fallback_text())
 
-    def _user_text(self) -> str:
-        """The user's last words (still in the plan while the turn is speculative)."""
-        for m in reversed([*self.conv.messages, *self.plan.extra_messages]):
-            if m.role == "user":
-                return m.content
-        return ""
-
     async def _run_tool(self, call: ToolCallRequest) -> str:
         run = asyncio.create_task(asyncio.to_thread(self.tools.run, call.name, call.arguments_json))
         if self.tools.is_slow(call.name) and not self._spoken:
@@ -307,19 +315,22 @@ class Responder:
         return await run
 
     async def _stream_once(
-        self, extra: list[Message], tool_choice: str
+        self, extra: list[Message], tool_choice: ToolChoice
     ) -> ToolCallRequest | MalformedToolCall | None:
         """One LLM pass: speak its text as it streams; stop at the first tool call."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[str | None] = asyncio.Queue()
-        messages = self.conv.for_llm(self.plan.instructions) + extra
+        tools = self.tools.schemas()
+        messages = llm_prompt(
+            self.conv, self.plan.instructions, extra, tools, self.stack.config.language
+        )
         stop = threading.Event()  # this pass only; self._cancel stops the whole response
 
         def produce() -> None:
             try:
                 for piece in self.stack.llm_stream(
                     messages,
-                    self.tools.schemas(),
+                    tools,
                     lambda: stop.is_set() or self._cancel.is_set(),
                     tool_choice,
                 ):

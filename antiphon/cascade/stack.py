@@ -22,7 +22,7 @@ from antiphon.cascade.smart_turn import SmartTurn
 from antiphon.cascade.tts import EspeakTTS, PiperTTS
 from antiphon.cascade.vad import SileroVAD
 from antiphon.cascade.zh_tts import ZhttsTTS
-from antiphon.session.commands import SpeakingStyle, Tool
+from antiphon.session.commands import SpeakingStyle, Tool, ToolChoice
 
 Progress = Callable[[str], None]
 
@@ -53,7 +53,12 @@ class CascadeStack:
             threading.Lock(),
         )
         say("warming up")
-        self.llm.warmup(self.default_instructions(), tools=DemoTools().registry.schemas())
+        # the prompt most sessions start with: the demo tools only where every session has them
+        demo = DemoTools().registry.schemas() if cfg.demo_tools == "on" else []
+        system = self.default_instructions()
+        self.llm.warmup(
+            persona.with_tool_guidance(system, cfg.language) if demo else system, tools=demo
+        )
         self.synthesize("Hello.", SpeakingStyle())
         self.transcribe(np.zeros(16000, dtype=np.float32))
         self.load_seconds = time.monotonic() - t0
@@ -70,7 +75,7 @@ class CascadeStack:
         return SileroVAD(self._vad_path)
 
     def default_instructions(self) -> str:
-        return persona.default_instructions(self.config.language, tools=True)
+        return persona.default_instructions(self.config.language)
 
     # ---- model calls (run in worker threads) ----------------------------------------------
     def transcribe(
@@ -93,17 +98,22 @@ class CascadeStack:
         messages: list[Message],
         tools: Sequence[Tool],
         cancel: Callable[[], bool],
-        tool_choice: str = "auto",
+        tool_choice: ToolChoice = "auto",
     ) -> Iterator[str]:
         with self._llm_lock:
             yield from self.llm.stream(
                 messages,
                 tools=tools,
                 cancel=cancel,
-                tool_choice=tool_choice,  # type: ignore[arg-type]
+                tool_choice=tool_choice,
                 max_tokens=self.config.max_tokens,
                 temperature=self.config.temperature,
             )
+
+    def end_of_turn_probability(self, messages: list[Message], tools: Sequence[Tool]) -> float:
+        """The chat model's probability that the user's turn ends after their words."""
+        with self._llm_lock:
+            return self.llm.end_of_turn_probability(messages, tools)
 
     def synthesize(self, text: str, style: SpeakingStyle) -> np.ndarray:
         with self._tts_lock:
@@ -131,30 +141,48 @@ class CascadeStack:
 
 
 class SessionTools:
-    """The tools one session offers the model: built-in local tools (run here) plus the
-    tools the client declared (run by the client, results come back as ToolResult)."""
+    """The tools one session offers the model: the operator's built-in demo tools (run
+    here; only where the operator turns them on, ``CascadeConfig.demo_tools``) plus the tools
+    the client declared (run by the client, results come back as ToolResult). A session
+    that declares no tools and did not get the demo tools offers none: the model then never
+    sees a tool section and can never call one, as with OpenAI's own server."""
 
     def __init__(self, stack: CascadeStack) -> None:
         self.local = DemoTools()
         self.client: dict[str, Tool] = {}
-        self.tool_choice = "auto"
+        self.tool_choice: ToolChoice = "auto"
+        self._policy = stack.config.demo_tools
+        self._demo = self._policy == "on"
+
+    @property
+    def demo_enabled(self) -> bool:
+        return self._demo
+
+    @demo_enabled.setter
+    def demo_enabled(self, on: bool) -> None:
+        """A client's request (``x_antiphon.demo_tools``); the operator's "off" wins."""
+        self._demo = on and self._policy != "off"
 
     def set_client_tools(self, tools: Sequence[Tool]) -> None:
         self.client = {t.name: t for t in tools}
 
+    def _demo_schemas(self) -> list[Tool]:
+        if not self._demo:
+            return []
+        return [t for t in self.local.registry.schemas() if t.name not in self.client]
+
     def schemas(self) -> list[Tool]:
         """All tools stay in the prompt even with tool_choice "none" (the KV cache holds)."""
-        local = [t for t in self.local.registry.schemas() if t.name not in self.client]
-        return local + list(self.client.values())
+        return self._demo_schemas() + list(self.client.values())
 
     def is_local(self, name: str) -> bool:
-        return name in self.local.registry and name not in self.client
+        return self._demo and name in self.local.registry and name not in self.client
 
     def is_client(self, name: str) -> bool:
         return name in self.client
 
     def is_slow(self, name: str) -> bool:
-        return self.local.registry.is_slow(name)
+        return self.is_local(name) and self.local.registry.is_slow(name)
 
     def run(self, name: str, arguments_json: str) -> str:
         return self.local.registry.run(name, arguments_json)

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from antiphon.models import DEFAULT_LLM, LLM_MODELS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("data", help="training data: synthetic dialogues, cleaning")
@@ -18,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src = s.add_mutually_exclusive_group()
     src.add_argument("--scripts", metavar="FILE", help=".txt (user:/agent: lines) or .jsonl")
     src.add_argument("--llm-scripts", action="store_true", help="write scripts with the local LLM")
-    s.add_argument("--llm", choices=["qwen", "smollm2"], default="qwen", help="for --llm-scripts")
+    s.add_argument("--llm", choices=list(LLM_MODELS), default=DEFAULT_LLM, help="for --llm-scripts")
     s.add_argument("--heldout-fraction", type=float, default=0.1)
     s.add_argument("--max-seconds", type=float, default=None, help="cap each dialogue's length")
     s.add_argument("--max-turns", type=int, default=None, help="first N turns of each script")

@@ -29,6 +29,7 @@ from antiphon.data.manifest import (
 )
 from antiphon.data.scripts import Script, file_scripts, llm_scripts, read_scripts, template_scripts
 from antiphon.data.voices import AGENT_VOICE, USER_VOICES, Voice, make_voice, trim_silence
+from antiphon.models import DEFAULT_LLM
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class SynthConfig:
     seed: int = 0
     scripts_file: str | None = None
     llm_scripts: bool = False
-    llm_model: str = "qwen"  # key of antiphon.models.LLM_MODELS
+    llm_model: str = DEFAULT_LLM  # key of antiphon.models.LLM_MODELS
     heldout_fraction: float = 0.1
     max_seconds: float | None = None  # stop adding turns past this length
     max_turns: int | None = None  # use only the first N turns of each script

@@ -9,7 +9,14 @@ from typing import Any
 
 from antiphon.server.audio_formats import PCM24K, WireFormat, parse_format
 from antiphon.server.mcp_tools import McpConfigError, McpServer, parse_mcp
-from antiphon.session.commands import Configure, SpeakingStyle, Tool, TurnDetection
+from antiphon.session.commands import (
+    Configure,
+    ForcedTool,
+    SpeakingStyle,
+    Tool,
+    ToolChoice,
+    TurnDetection,
+)
 
 
 class ConfigError(ValueError):
@@ -108,6 +115,25 @@ def parse_idle_timeout(value: object, param: str) -> int | None:
     return int(_num(value["idle_timeout_ms"], f"{param}.idle_timeout_ms", 5000, 30000))
 
 
+def parse_tool_choice(value: object) -> ToolChoice:
+    """``auto`` / ``none`` / ``required``, or ``{"type": "function", "name": ...}`` (GA; the
+    beta's ``{"type": "function", "function": {"name": ...}}`` is accepted too)."""
+    if value in ("auto", "none", "required"):
+        return value  # type: ignore[return-value]
+    if isinstance(value, dict) and value.get("type") == "function":
+        inner = value.get("function")
+        name = value.get("name") or (inner.get("name") if isinstance(inner, dict) else None)
+        if isinstance(name, str) and name:
+            return ForcedTool(name)
+        raise ConfigError(
+            "tool_choice of type function needs the function's name", "session.tool_choice.name"
+        )
+    raise ConfigError(
+        'tool_choice must be "auto", "none", "required" or {"type": "function", "name": ...}',
+        "session.tool_choice",
+    )
+
+
 def parse_tools(value: object) -> tuple[Tool, ...]:
     if not isinstance(value, list):
         raise ConfigError("tools must be a list", "session.tools")
@@ -125,6 +151,13 @@ def parse_tools(value: object) -> tuple[Tool, ...]:
         params = t.get("parameters") or {"type": "object", "properties": {}}
         tools.append(Tool(name, str(t.get("description", "")), params))
     return tuple(tools)
+
+
+def parse_max_output_tokens(value: object, param: str) -> int | None:
+    """1..4096, or "inf" / null for no limit."""
+    if value is None or value == "inf":
+        return None
+    return int(_num(value, param, 1, 4096))
 
 
 def parse_mcp_tools(value: list[Any]) -> list[McpServer]:
@@ -152,13 +185,15 @@ class RealtimeSessionState:
     pitch: float = 0.0
     output_modalities: list[str] = field(default_factory=lambda: ["audio"])
     tools: list[dict[str, Any]] = field(default_factory=list)
-    tool_choice: str = "auto"
+    tool_choice: str | dict[str, Any] = "auto"
+    demo_tools: bool = False  # the extension x_antiphon.demo_tools, as the client asked
     turn_detection: TurnDetection | None = field(
         default_factory=lambda: TurnDetection(kind="server_vad")
     )
     transcription: dict[str, Any] | None = None
     idle_timeout_ms: int | None = None
     mcp_servers: list[McpServer] = field(default_factory=list)
+    max_output_tokens: int | None = None  # None: "inf"
     noise_reduction: str | None = None  # "near_field" | "far_field" (antiphon/audio/denoise.py)
     input_format: WireFormat = PCM24K
     output_format: WireFormat = PCM24K
@@ -174,7 +209,7 @@ class RealtimeSessionState:
             "instructions": self.instructions,
             "tools": self.tools + [m.as_json() for m in self.mcp_servers],
             "tool_choice": self.tool_choice,
-            "max_output_tokens": "inf",
+            "max_output_tokens": self.max_output_tokens or "inf",
             "tracing": None,
             "truncation": "auto",
             "prompt": None,
@@ -243,6 +278,10 @@ class RealtimeSessionState:
                     style_changed = True
         if style_changed:
             cfg["style"] = SpeakingStyle(new.speed, new.volume, new.pitch).clamped()
+        if "max_output_tokens" in s:
+            new.max_output_tokens = parse_max_output_tokens(
+                s["max_output_tokens"], "session.max_output_tokens"
+            )
         if "tools" in s:
             cfg["tools"] = parse_tools(s["tools"])
             new.mcp_servers = parse_mcp_tools(s["tools"])
@@ -256,14 +295,17 @@ class RealtimeSessionState:
                 for t in cfg["tools"]
             ]
         if "tool_choice" in s:
-            tc = s["tool_choice"]
-            if isinstance(tc, dict):  # a forced function: the closest we have is "required"
-                tc = "required"
-            if tc not in ("auto", "none", "required"):
+            cfg["tool_choice"] = parse_tool_choice(s["tool_choice"])
+            new.tool_choice = s["tool_choice"]
+        x_demo = (
+            s["x_antiphon"].get("demo_tools") if isinstance(s.get("x_antiphon"), dict) else None
+        )
+        if x_demo is not None:
+            if not isinstance(x_demo, bool):
                 raise ConfigError(
-                    "tool_choice must be auto, none, required or a function", "session.tool_choice"
+                    "x_antiphon.demo_tools must be true or false", "session.x_antiphon.demo_tools"
                 )
-            new.tool_choice = cfg["tool_choice"] = tc
+            new.demo_tools = cfg["demo_tools"] = x_demo
         td_key = "turn_detection" in a_in or "turn_detection" in s
         if td_key:
             raw = a_in["turn_detection"] if "turn_detection" in a_in else s["turn_detection"]

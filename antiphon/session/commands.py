@@ -45,12 +45,25 @@ class Tool:
 
 
 @dataclass(frozen=True)
+class ForcedTool:
+    """``tool_choice`` naming one function: the model must call exactly that tool."""
+
+    name: str
+
+
+ToolChoice = Literal["auto", "none", "required"] | ForcedTool
+
+
+@dataclass(frozen=True)
 class Configure:
     instructions: str | None = None
     voice: str | None = None
     style: SpeakingStyle | None = None
     tools: tuple[Tool, ...] | None = None
-    tool_choice: Literal["auto", "none", "required"] | None = None
+    tool_choice: ToolChoice | None = None
+    # the operator's built-in demo tools (time, timers, lights) for this session; None keeps
+    # the session's default (off for API sessions unless the server turns them on)
+    demo_tools: bool | None = None
     turn_detection: TurnDetection | None = None
     clear_turn_detection: bool = False  # set turn_detection to None (manual commits)
     language: str | None = None  # "en", "zh"

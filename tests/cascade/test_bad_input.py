@@ -133,6 +133,7 @@ THERMOSTAT = {
 async def _text_turn(llm: ScriptedLLM) -> list[Event]:
     clock = VirtualClock()
     async with new_session(llm, clock=clock) as session:  # type: ignore[arg-type]
+        session.brain.tools.demo_enabled = True  # type: ignore[attr-defined]
         session.brain.tools.local.registry.register(_broken_thermostat, THERMOSTAT)  # type: ignore[attr-defined]
         await session.send(UserText("Turn on the kitchen lights."))
         await session.send(CreateResponse())

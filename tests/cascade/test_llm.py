@@ -177,11 +177,10 @@ def test_tool_choice_required_and_none(smollm: ChatLLM) -> None:
     for piece in smollm.stream(msgs, tools, temperature=0.0, max_tokens=40, tool_choice="required"):
         parser.feed(piece)
     parser.finish()
-    # the 135M model's arguments may be garbage (they are validated later), but the call
-    # itself is forced and its name can only be a declared one
-    raw = parser.calls[0].arguments_json if parser.calls else parser.errors[0].raw
-    name = parser.calls[0].name if parser.calls else re.search(r'"name":\s*"(\w+)"', raw)[1]  # type: ignore[index]
-    assert name in {t.name for t in tools}
+    # even the 135M model writes a call that parses and names a declared tool: the whole
+    # call is sampled under the tools' grammar
+    assert not parser.errors and len(parser.calls) == 1, (parser.calls, parser.errors)
+    assert parser.calls[0].name in {t.name for t in tools}
     assert parser.text.strip() == ""
     reply = smollm.complete(msgs, tools, temperature=0.0, max_tokens=20, tool_choice="none")
     assert reply.strip() and reply.lstrip()[0] not in "{<["

@@ -42,6 +42,7 @@ async def test_slow_tool_gets_a_filler_then_the_answer(stack) -> None:  # type: 
     clock = VirtualClock()
     events: list[Event] = []
     async with new_session(llm, clock=clock) as session:  # type: ignore[arg-type]
+        session.brain.tools.demo_enabled = True  # type: ignore[attr-defined]
         session.brain.tools.local.registry.register(_slow_weather, WEATHER, slow=True)  # type: ignore[attr-defined]
         await session.send(UserText("What's the weather in Lyon?"))
         await session.send(CreateResponse())

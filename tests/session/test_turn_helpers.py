@@ -6,7 +6,7 @@ import numpy as np
 
 from antiphon.cascade.backchannel import echo_similarity, is_backchannel
 from antiphon.cascade.conversation import heard_text
-from antiphon.cascade.turns import end_of_turn
+from antiphon.cascade.turns import EndOfTurnRule, TurnVerdict, end_of_turn
 from antiphon.session.commands import TurnDetection
 from antiphon.session.scripted import voiced_end
 
@@ -35,12 +35,26 @@ def test_heard_text_cuts_inside_the_phrase_in_progress() -> None:
 
 def test_end_of_turn_rule() -> None:
     td = TurnDetection()
-    assert not end_of_turn(td, 150, 0.9, 200, 0.5)  # complete, but too early
-    assert end_of_turn(td, 220, 0.9, 200, 0.5)  # complete: answer fast
-    assert not end_of_turn(td, 900, 0.1, 200, 0.5)  # mid-sentence pause: keep listening
-    assert end_of_turn(td, td.max_silence_ms, 0.1, 200, 0.5)  # long silence ends it anyway
+    rule = EndOfTurnRule(min_ms=200, unsure_ms=800, complete=0.5, unsure=0.2, words_weight=0.5)
+
+    def v(acoustic: float | None, words: float | None, pending: bool = False) -> TurnVerdict:
+        return TurnVerdict(acoustic, words, pending)
+
+    assert not end_of_turn(td, 150, v(0.9, 0.9), rule)  # complete, but too early
+    assert end_of_turn(td, 220, v(0.9, 0.9), rule)  # both say complete: answer fast
+    assert not end_of_turn(td, 900, v(0.1, 0.05), rule)  # mid-sentence pause: keep listening
+    assert end_of_turn(td, td.max_silence_ms, v(0.1, 0.05), rule)  # long silence ends it anyway
+    # the words overrule an unsure ear, and the other way round: the mean decides
+    assert end_of_turn(td, 220, v(0.3, 0.95), rule)
+    assert not end_of_turn(td, 220, v(0.95, 0.01), rule) and end_of_turn(
+        td, 820, v(0.95, 0.01), rule
+    )
+    # nothing known yet: wait; one verdict failed: the other decides alone
+    assert not end_of_turn(td, 900, v(0.9, None, pending=True), rule)
+    assert end_of_turn(td, 220, v(None, 0.9), rule) and end_of_turn(td, 220, v(0.9, None), rule)
     server = TurnDetection(kind="server_vad", silence_duration_ms=500)
-    assert not end_of_turn(server, 400, 0.99, 200, 0.5) and end_of_turn(server, 500, None, 200, 0.5)
+    assert not end_of_turn(server, 400, v(0.99, 0.99), rule)
+    assert end_of_turn(server, 500, v(None, None), rule)
 
 
 def test_voiced_end_ignores_trailing_silence() -> None:
@@ -49,29 +63,3 @@ def test_voiced_end_ignores_trailing_silence() -> None:
         np.float32
     )
     assert abs(voiced_end(audio, rate) - 1.5) < 0.02
-
-
-def test_a_question_mark_shortens_the_wait_when_smart_turn_says_incomplete() -> None:
-    td = TurnDetection()
-    assert not end_of_turn(td, 500, 0.2, 350, 0.5, asked=True, asked_eot_ms=600)
-    assert end_of_turn(td, 620, 0.2, 350, 0.5, asked=True, asked_eot_ms=600)
-    assert not end_of_turn(td, 620, 0.2, 350, 0.5, asked=False, asked_eot_ms=600)
-    assert end_of_turn(td, 400, 0.9, 350, 0.5, asked=True, asked_eot_ms=600)  # complete: as before
-
-
-def test_candidate_knows_when_its_transcript_asks_a_question() -> None:
-    import asyncio
-
-    from antiphon.cascade.turns import TurnCandidate
-
-    async def verdicts() -> list[bool]:
-        out = []
-        for text in ("What is 2 plus 2?", 'He asked "why?"', "I would like a table for", None):
-            fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-            if text is not None:
-                fut.set_result(text)
-            cand = TurnCandidate(np.zeros(10, np.float32), 0.0, 0, fut, None)  # type: ignore[arg-type]
-            out.append(cand.asked_question())
-        return out
-
-    assert asyncio.run(verdicts()) == [True, True, False, False]  # the last: not decoded yet

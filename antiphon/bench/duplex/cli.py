@@ -10,6 +10,7 @@ from pathlib import Path
 
 from antiphon.bench.duplex.link import Link, LinkError
 from antiphon.bench.duplex.scenarios import CATEGORIES, DEFAULT_SEED, ScenarioError, load_set
+from antiphon.models import DEFAULT_LLM, LLM_MODELS
 from antiphon.nn.checkpoint import CheckpointError
 
 
@@ -32,7 +33,7 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="out/bench-duplex", help="report folder")
     p.add_argument("--html", action="store_true", help="also write a self-contained report page")
     p.add_argument("--analyse-only", action="store_true", help="re-read the takes already in --out")
-    p.add_argument("--llm", choices=["qwen", "smollm2"], default="qwen", help="in-process LLM")
+    p.add_argument("--llm", choices=list(LLM_MODELS), default=DEFAULT_LLM, help="in-process LLM")
     p.add_argument("--language", choices=["en"], default="en", help="in-process language")
     p.add_argument("--instructions", help="in-process system instructions")
     p.add_argument(
