@@ -25,7 +25,14 @@ from antiphon.server.realtime_idle import IdleTimer
 from antiphon.server.realtime_in import ClientError, ClientEventHandler
 from antiphon.server.realtime_mcp import McpBridge
 from antiphon.server.realtime_out import EventTranslator
-from antiphon.session.commands import AppendAudio, Configure, CreateResponse, TurnDetection
+from antiphon.session.commands import (
+    AppendAudio,
+    CancelResponse,
+    Configure,
+    CreateResponse,
+    DeleteItem,
+    TurnDetection,
+)
 from antiphon.session.events import Event, ResponseDone, UserSpeechStarted
 
 
@@ -184,6 +191,20 @@ class RealtimeConnection(Connection):
             self.drop_audio()  # barge-in: audio still queued here would play over the user
         for ev in self.out.translate(event):
             self.emit(ev)
+        self._after(event)
+
+    def _after(self, event: Event) -> None:
+        """max_output_tokens cuts a response; an out-of-band one is forgotten when done."""
+        assert self.out is not None
+        rid = getattr(event, "response_id", None)
+        if isinstance(rid, str) and self.out.over_budget(rid):
+            self.command(CancelResponse("max_output_tokens"))
+            self.drop_audio()
+        if isinstance(event, ResponseDone) and event.response_id in self.out.out_of_band:
+            self.out.out_of_band.discard(event.response_id)
+            req = self.out.finished_requests.pop(event.response_id, None)
+            for item_id in (event.item_id, *(req.temp_items if req else ())):
+                self.command(DeleteItem(item_id))
 
 
 async def realtime_endpoint(ws: WebSocket) -> None:

@@ -154,6 +154,8 @@ def response_object(
     status_details: dict[str, Any] | None = None,
     usage: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    conversation_id: str | None = "conv_default",
+    max_output_tokens: int | str = "inf",
 ) -> dict[str, Any]:
     obj: dict[str, Any] = {
         "id": response_id,
@@ -161,9 +163,9 @@ def response_object(
         "status": status,
         "status_details": status_details,
         "output": output,
-        "conversation_id": "conv_default",
+        "conversation_id": conversation_id,
         "output_modalities": [modality],
-        "max_output_tokens": "inf",
+        "max_output_tokens": max_output_tokens,
         "audio": {"output": {"format": output_format, "voice": voice}},
         "usage": usage,
         "metadata": metadata,

@@ -12,8 +12,13 @@ from typing import Any
 from antiphon.audio.io import AudioFormatError
 from antiphon.server import realtime_events as rt
 from antiphon.server.audio_formats import b64decode_strict, decode_audio
-from antiphon.server.realtime_config import ConfigError, RealtimeSessionState
-from antiphon.server.realtime_out import EventTranslator, ResponseRequest
+from antiphon.server.realtime_config import (
+    ConfigError,
+    RealtimeSessionState,
+    parse_max_output_tokens,
+)
+from antiphon.server.realtime_items import ResponseRequest
+from antiphon.server.realtime_out import EventTranslator
 from antiphon.session.commands import (
     AppendAudio,
     CancelResponse,
@@ -255,8 +260,74 @@ class ClientEventHandler:
         modality = None
         if isinstance(modalities, list) and modalities:
             modality = "audio" if "audio" in modalities else "text"
-        self.out.requests.append(ResponseRequest(metadata, modality))
-        return Handled([CreateResponse(instructions=instructions or None)])
+        try:
+            limit = parse_max_output_tokens(
+                resp.get("max_output_tokens", resp.get("max_response_output_tokens")),
+                "response.max_output_tokens",
+            )
+        except ConfigError as exc:
+            raise ClientError("invalid_value", str(exc), exc.param) from exc
+        conversation = resp.get("conversation", "auto")
+        if conversation not in ("auto", "none"):
+            raise ClientError(
+                "invalid_value",
+                f"response.conversation must be 'auto' or 'none'; got {conversation!r}",
+                "response.conversation",
+            )
+        commands, temp = self._response_input(resp.get("input"), conversation == "none")
+        request = ResponseRequest(metadata, modality, limit, conversation == "none", temp)
+        self.out.requests.append(request)
+        return Handled([*commands, CreateResponse(instructions=instructions or None)])
+
+    def _response_input(
+        self, items: object, out_of_band: bool
+    ) -> tuple[list[Command], tuple[str, ...]]:
+        """`response.input`: user text messages become context for this response only (and
+        are forgotten after it); item references must name items of the conversation."""
+        if items is None:
+            return [], ()
+        if not out_of_band:
+            raise ClientError(
+                "unsupported_value",
+                "response.input is supported with conversation 'none' (an out-of-band response)",
+                "response.input",
+            )
+        if not isinstance(items, list):
+            raise ClientError(
+                "invalid_type", "response.input must be a list of items", "response.input"
+            )
+        commands: list[Command] = []
+        temp: list[str] = []
+        for i, item in enumerate(items):
+            param = f"response.input[{i}]"
+            kind = item.get("type", "message") if isinstance(item, dict) else None
+            if kind == "item_reference":
+                if item.get("id") not in self.out.items.items:
+                    raise ClientError(
+                        "invalid_value", f"no item with id {item.get('id')!r}", param + ".id"
+                    )
+                continue
+            content = item.get("content") if isinstance(item, dict) else None
+            texts = [
+                c.get("text")
+                for c in content or []
+                if isinstance(c, dict) and c.get("type") in ("input_text", "text")
+            ]
+            if (
+                kind != "message"
+                or item.get("role") != "user"
+                or not texts
+                or not all(isinstance(t, str) for t in texts)
+            ):
+                raise ClientError(
+                    "unsupported_item",
+                    "response.input supports user messages with input_text and item_reference items",
+                    param,
+                )
+            item_id = "item_" + uuid.uuid4().hex[:12]
+            commands.append(UserText(" ".join(str(t) for t in texts), item_id))
+            temp.append(item_id)
+        return commands, tuple(temp)
 
     def _response_cancel(self, ev: dict[str, Any]) -> Handled:
         if self.out.active is None:

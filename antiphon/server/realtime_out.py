@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from collections import deque
 from typing import Any
 
 from antiphon.server import realtime_events as rt
 from antiphon.server.audio_formats import AudioEncoder
 from antiphon.server.realtime_config import RealtimeSessionState
+from antiphon.server.realtime_items import ItemStore, OpenResponse, ResponseRequest
 from antiphon.session.events import (
     AgentTextDelta,
     AudioChunk,
@@ -36,52 +36,6 @@ from antiphon.session.events import (
 Out = dict[str, Any]
 
 
-@dataclass
-class ResponseRequest:
-    """What a `response.create` asked for, applied to the next response that starts."""
-
-    metadata: dict[str, str] | None = None
-    modality: str | None = None
-
-
-@dataclass
-class _Response:
-    id: str
-    brain_item: str
-    modality: str
-    metadata: dict[str, str] | None
-    encoder: AudioEncoder
-    output: list[Out] = field(default_factory=list)  # items, in output order
-    message_index: int | None = None  # output_index of the assistant message, once opened
-    transcript: str = ""
-    audio_s: float = 0.0
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-class ItemStore:
-    """Every item of the conversation, in order, as the client knows them."""
-
-    def __init__(self, limit: int = 500) -> None:
-        self.items: OrderedDict[str, Out] = OrderedDict()
-        self.limit = limit
-
-    def last_id(self) -> str | None:
-        return next(reversed(self.items), None) if self.items else None
-
-    def put(self, item: Out) -> str | None:
-        """Store (or replace) an item; returns the id of the item before it."""
-        if item["id"] in self.items:
-            self.items[item["id"]] = item
-            keys = list(self.items)
-            i = keys.index(item["id"])
-            return keys[i - 1] if i else None
-        prev = self.last_id()
-        self.items[item["id"]] = item
-        while len(self.items) > self.limit:
-            self.items.popitem(last=False)
-        return prev
-
-
 class EventTranslator:
     def __init__(self, state: RealtimeSessionState, output_rate: int, extras: bool = False) -> None:
         self.state = state
@@ -89,22 +43,45 @@ class EventTranslator:
         self.extras = extras  # send x.antiphon.* events (the browser UI asks for them)
         self.items = ItemStore()
         self.requests: deque[ResponseRequest] = deque()
-        self.responses: dict[str, _Response] = {}
+        self.responses: dict[str, OpenResponse] = {}
         self.active: str | None = None  # response id whose output is in progress
         self.pending_calls: dict[str, str] = {}  # call_id -> function name
         self._user: dict[str, Out] = {}  # user items not yet done
         self._user_audio_s: dict[str, float] = {}
         self._last_user_text = ""
         self._finished: deque[str] = deque(maxlen=64)  # late events of these are dropped
+        self.out_of_band: set[str] = set()  # responses created with conversation "none"
+        self.finished_requests: dict[str, ResponseRequest] = {}  # out-of-band, to clean up
 
     # ---- entry point ------------------------------------------------------------------
     def translate(self, ev: Event) -> list[Out]:
         if getattr(ev, "response_id", None) in self._finished:
             return []
         if isinstance(ev, AudioChunk):
-            return self.audio_delta(ev)
+            audio = self.audio_delta(ev)
+            return self._detach(audio) if ev.response_id in self.out_of_band else audio
         handler = getattr(self, "_on_" + type(ev).__name__, None)
-        return handler(ev) if handler is not None else []
+        out: list[Out] = handler(ev) if handler is not None else []
+        return self._detach(out) if getattr(ev, "response_id", None) in self.out_of_band else out
+
+    def _detach(self, events: list[Out]) -> list[Out]:
+        """An out-of-band response's items are not part of the conversation."""
+        kept = []
+        for e in events:
+            if e["type"] in ("conversation.item.added", "conversation.item.done"):
+                self.items.items.pop(e["item"]["id"], None)
+                continue
+            kept.append(e)
+        return kept
+
+    def over_budget(self, rid: str) -> bool:
+        """True once, when a response passes its max_output_tokens."""
+        r = self.responses.get(rid)
+        limit = r.request.max_output_tokens if r is not None else None
+        if r is None or limit is None or r.cut or r.output_tokens() < limit:
+            return False
+        r.cut = True
+        return True
 
     # ---- user side ----------------------------------------------------------------------
     def _on_UserSpeechStarted(self, ev: UserSpeechStarted) -> list[Out]:
@@ -173,13 +150,18 @@ class EventTranslator:
     def _start(self, rid: str, brain_item: str) -> list[Out]:
         req = self.requests.popleft() if self.requests else ResponseRequest()
         modality = req.modality or self.state.output_modalities[0]
-        r = _Response(
+        r = OpenResponse(
             rid,
             brain_item,
             modality,
             req.metadata,
             AudioEncoder(self.state.output_format, self.output_rate),
         )
+        r.request = req
+        if req.max_output_tokens is None:
+            req.max_output_tokens = self.state.max_output_tokens
+        if req.out_of_band:
+            self.out_of_band.add(rid)
         self.responses[rid] = r
         self.active = rid
         return [rt.event("response.created", response=self._response_json(r, "in_progress"))]
@@ -187,17 +169,17 @@ class EventTranslator:
     def _on_ResponseStarted(self, ev: ResponseStarted) -> list[Out]:
         return self._start(ev.response_id, ev.item_id)
 
-    def response_for(self, rid: str, brain_item: str) -> tuple[_Response, list[Out]]:
+    def response_for(self, rid: str, brain_item: str) -> tuple[OpenResponse, list[Out]]:
         """The response (opened with response.created when this is its first event)."""
         return self._get(rid, brain_item)
 
-    def _get(self, rid: str, brain_item: str) -> tuple[_Response, list[Out]]:
+    def _get(self, rid: str, brain_item: str) -> tuple[OpenResponse, list[Out]]:
         if rid in self.responses:
             return self.responses[rid], []
         out = self._start(rid, brain_item)
         return self.responses[rid], out
 
-    def _open_message(self, r: _Response) -> list[Out]:
+    def _open_message(self, r: OpenResponse) -> list[Out]:
         if r.message_index is not None:
             return []
         r.message_index = len(r.output)
@@ -308,6 +290,8 @@ class EventTranslator:
     def _on_ResponseDone(self, ev: ResponseDone) -> list[Out]:
         r, out = self._get(ev.response_id, ev.item_id)
         status = ev.status
+        if ev.reason == "max_output_tokens":  # cut by the adapter: the API's "incomplete"
+            status = "incomplete"
         if r.message_index is not None:
             transcript = ev.text if status == "cancelled" else (ev.text or r.transcript)
             where = {
@@ -362,11 +346,17 @@ class EventTranslator:
         resp = self._response_json(r, status, details, final=True)
         out.append(rt.event("response.done", response=resp))
         del self.responses[r.id]
+        if r.id in self.out_of_band:
+            self.finished_requests[r.id] = r.request
         self._finished.append(r.id)
         return out
 
     def _response_json(
-        self, r: _Response, status: str, details: dict[str, Any] | None = None, final: bool = False
+        self,
+        r: OpenResponse,
+        status: str,
+        details: dict[str, Any] | None = None,
+        final: bool = False,
     ) -> Out:
         use = rt.usage(self._last_user_text, r.transcript, 0.0, r.audio_s) if final else None
         extra = {"metrics": r.metrics} if final and r.metrics else None
@@ -381,6 +371,8 @@ class EventTranslator:
             status_details=details,
             usage=use,
             extra=extra,
+            conversation_id=None if r.id in self.out_of_band else "conv_default",
+            max_output_tokens=r.request.max_output_tokens or "inf",
         )
 
     # ---- extras -----------------------------------------------------------------------------

@@ -102,3 +102,50 @@ async def test_noise_reduction_runs_on_the_input(fake_server, profile) -> None: 
     err = await c.wait_for("error")
     assert err["error"]["param"] == "session.audio.input.noise_reduction"
     await c.close()
+
+
+async def test_max_output_tokens_cuts_a_response(fake_server) -> None:  # type: ignore[no-untyped-def]
+    c = await Client.connect(fake_server.ws_url + "/v1/realtime")
+    await c.wait_for("session.created")
+    await c.send("session.update", session={"max_output_tokens": 100})
+    assert (await c.wait_for("session.updated"))["session"]["max_output_tokens"] == 100
+    # the fake answer: 5 words + 0.6 s of audio = 11 tokens as usage counts them
+    await c.send("response.create", response={"max_output_tokens": 8})
+    created = await c.wait_for("response.created")
+    assert created["response"]["max_output_tokens"] == 8
+    done = await c.wait_for("response.done")
+    assert done["response"]["status"] == "incomplete"
+    assert done["response"]["status_details"]["reason"] == "max_output_tokens"
+    assert 8 <= done["response"]["usage"]["output_tokens"] < 11
+    await c.send("response.create")  # the session's limit (100) lets the next one finish
+    assert (await c.wait_for("response.done"))["response"]["status"] == "completed"
+    await c.send("response.create", response={"max_output_tokens": 0})
+    assert (await c.wait_for("error"))["error"]["param"] == "response.max_output_tokens"
+    await c.close()
+
+
+async def test_out_of_band_response_stays_out_of_the_conversation(fake_server) -> None:  # type: ignore[no-untyped-def]
+    c = await Client.connect(fake_server.ws_url + "/v1/realtime")
+    await c.wait_for("session.created")
+    text = {
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_text", "text": "Rate this."}],
+    }
+    await c.send(
+        "response.create",
+        response={"conversation": "none", "input": [text], "metadata": {"purpose": "rating"}},
+    )
+    created = await c.wait_for("response.created")
+    assert created["response"]["conversation_id"] is None
+    done = await c.wait_for("response.done")
+    assert done["response"]["metadata"] == {"purpose": "rating"}
+    answer = done["response"]["output"][0]
+    assert answer["type"] == "message" and answer["role"] == "assistant"
+    start = c.types().index("response.created")
+    assert "conversation.item.added" not in c.types()[start:]
+    await c.send("conversation.item.retrieve", item_id=answer["id"])
+    assert (await c.wait_for("error"))["error"]["code"] == "item_retrieve_invalid_item_id"
+    await c.send("response.create", response={"input": [text]})  # input needs conversation none
+    assert (await c.wait_for("error"))["error"]["param"] == "response.input"
+    await c.close()
