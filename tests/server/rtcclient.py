@@ -16,6 +16,7 @@ import av
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from wsclient import validate
 
 RATE = 48000
 FRAME = 960
@@ -58,6 +59,7 @@ class RtcClient:
             self.pc.addTrack(self.mic)
         self.dc = self.pc.createDataChannel("oai-events")
         self.events: list[dict[str, Any]] = []
+        self.invalid: list[str] = []  # events the SDK's models reject
         self.event_times: list[float] = []
         self.heard: list[np.ndarray] = []  # 48 kHz mono frames of the agent
         self.heard_times: list[float] = []
@@ -70,7 +72,12 @@ class RtcClient:
         self.pc.on("track", self._on_track)
 
     def _on_message(self, msg: str) -> None:
-        self.events.append(json.loads(msg))
+        ev = json.loads(msg)
+        try:
+            validate(ev)  # every server event against the openai SDK's GA models
+        except ValueError as exc:
+            self.invalid.append(f"{ev.get('type')}: {exc}")
+        self.events.append(ev)
         self.event_times.append(time.monotonic())
         self._new.set()
 
