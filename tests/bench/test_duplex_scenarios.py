@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from antiphon.bench.duplex import noises, texts
 from antiphon.bench.duplex.effects import rms_db
 from antiphon.bench.duplex.scenarios import VERSION, ScenarioError, load_set, set_folder
-from antiphon.bench.duplex.voices import VoiceError, synthesize
+from antiphon.bench.duplex.voices import AGENT_VOICE, USER_VOICES, VoiceError, synthesize
+from antiphon.cascade.backchannel import is_backchannel
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +92,55 @@ def test_echo_path_has_its_delay(scenarios) -> None:  # type: ignore[no-untyped-
         ir = s.echo_ir()
         first = int(np.argmax(np.abs(ir) > 1e-4))
         assert first == pytest.approx(s.echo.delay_ms * 16, abs=16)
+
+
+def test_no_user_speaks_with_the_agents_voice(scenarios) -> None:  # type: ignore[no-untyped-def]
+    assert not any(v.partition(":")[0] == AGENT_VOICE for v in USER_VOICES)
+    engines = {v.partition(":")[0] for v in USER_VOICES}
+    assert engines == {"flite", "espeak", "festival"}
+    for s in scenarios:
+        for p in s.parts:
+            assert p.voice.partition(":")[0] != AGENT_VOICE, (s.id, p.voice)
+
+
+def test_soft_interruptions_are_8_to_12_db_below_the_user(scenarios) -> None:  # type: ignore[no-untyped-def]
+    soft = by_cat(scenarios, "soft_interruption")
+    assert len(soft) == 6
+    for s in soft:
+        q, d = s.parts
+        assert d.role == "interrupt" and d.when == "agent" and 1.5 <= d.start_s <= 3.0
+        assert d.voice == q.voice and d.text in texts.SOFT_INTERRUPTS
+        assert -12.0 <= d.level_db <= -8.0
+        drop = rms_db(s.audio(q)) - rms_db(s.audio(d))
+        assert drop == pytest.approx(-d.level_db, abs=0.5), s.id
+
+
+def test_unlisted_backchannels_are_outside_the_agents_list(scenarios) -> None:  # type: ignore[no-untyped-def]
+    for phrase in texts.UNLISTED_BACKCHANNELS:
+        assert not is_backchannel(phrase), phrase
+    got = by_cat(scenarios, "unlisted_backchannel")
+    assert [s.variant for s in got] == ["words", "words", "noise"] * 2
+    noise = {s.parts[1].text for s in got if s.variant == "noise"}
+    assert noise == {"cough", "laugh"}  # scenarios 2 and 5; the knock is scenario 8
+    for s in got:
+        b = s.parts[1]
+        assert b.role == "backchannel" and -3.0 <= b.level_db <= 0.0
+        assert 0.2 <= b.duration_s <= 1.5, (s.id, b.duration_s)
+        assert b.speech, s.id  # the analysis needs its onset
+
+
+def test_noises_are_deterministic_and_distinct() -> None:
+    made = {n: noises.make(n, np.random.default_rng(3), 16000) for n in noises.NOISES}
+    for n, a in made.items():
+        assert np.array_equal(a, noises.make(n, np.random.default_rng(3), 16000))
+        assert 0.2 <= len(a) / 16000 <= 1.5 and np.abs(a).max() == pytest.approx(0.5, abs=1e-3)
+
+    # a knock's power sits low (panel resonances), a laugh's around the formants of /a/,
+    # a cough's is broadband: their spectral centroids (power-weighted) are far apart
+    def centroid(a: np.ndarray) -> float:
+        power = np.abs(np.fft.rfft(a)) ** 2
+        return float((power * np.fft.rfftfreq(len(a), 1 / 16000)).sum() / power.sum())
+
+    assert centroid(made["knock"]) < 600 < centroid(made["laugh"]) < 1400 < centroid(made["cough"])
+    with pytest.raises(ValueError, match="unknown noise"):
+        noises.make("sneeze", np.random.default_rng(0), 16000)

@@ -4,20 +4,24 @@ offline voices). Every random choice comes from the scenario's own generator."""
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 
-from antiphon.bench.duplex import texts
+from antiphon.bench.duplex import noises, texts
 from antiphon.bench.duplex.effects import USER_LEVEL_DBFS, at_level, echo_ir, far_field
 from antiphon.bench.duplex.scenarios import RATE, EchoPath, Part, Scenario, voiced_intervals
-from antiphon.bench.duplex.voices import USER_VOICES, synthesize
+from antiphon.bench.duplex.voices import AGENT_VOICE, USER_VOICES, VoiceError, synthesize
 
 LEAD_S = 0.5  # silence before the user's first word
 RESPONSE_WINDOW_S = 5.0  # "a complete question followed by 5 s of silence"
 AGENT_OFFSET_S = (1.5, 3.0)  # overlaps start this far into the agent's answer
+SOFT_DB = (-12.0, -8.0)  # a soft interruption's level relative to the user's normal speech
 
 
 def _user(text: str, voice: str) -> np.ndarray:
+    if voice.partition(":")[0] == AGENT_VOICE:
+        raise VoiceError(f"user voice {voice!r} is the agent's own voice")
     return at_level(synthesize(text, voice, RATE), USER_LEVEL_DBFS)
 
 
@@ -69,6 +73,14 @@ def build_scenario(
         ba = at_level(synthesize(say, bvoice, RATE), USER_LEVEL_DBFS + level)
         p = _part("backchannel", label, bvoice, ba, "agent", offset, level=level)
         return Scenario(sid, category, label, (q, p), 3.0), {q.wav: qa, p.wav: ba}
+    if category == "soft_interruption":
+        text = pick(texts.SOFT_INTERRUPTS, "soft")
+        level = float(rng.uniform(*SOFT_DB))
+        sa = at_level(synthesize(text, voice, RATE), USER_LEVEL_DBFS + level)
+        p = _part("interrupt", text, voice, sa, "agent", offset, level=level)
+        return Scenario(sid, category, "soft", (q, p), RESPONSE_WINDOW_S), {q.wav: qa, p.wav: sa}
+    if category == "unlisted_backchannel":
+        return _unlisted(sid, i, pick, voice, q, qa, offset, rng)
     if category == "background":
         text = pick(texts.SIDE_TALK if i % 2 == 0 else texts.BACKGROUND, f"bg{i % 2}")
         return _background(sid, i, text, voice, q, qa, offset, rng)
@@ -81,6 +93,31 @@ def build_scenario(
         files = {q.wav: qa, p.wav: listen, "echo_ir.wav": ir}
         return Scenario(sid, category, "own voice", (q, p), 1.0, path), files
     raise ValueError(f"no builder for category {category!r}")
+
+
+def _unlisted(
+    sid: str,
+    i: int,
+    pick: Callable[..., str],
+    voice: str,
+    q: Part,
+    qa: np.ndarray,
+    offset: float,
+    rng: np.random.Generator,
+) -> tuple[Scenario, dict[str, np.ndarray]]:
+    """An acknowledgement outside the agent's backchannel list, or a noise (cough, laugh,
+    knock), at the user's level or up to 3 dB below: the agent should keep talking. Every
+    third scenario is a noise."""
+    level = float(rng.uniform(-3.0, 0.0))
+    if i % 3 == 2:
+        label, variant, v = noises.NOISES[(i // 3) % len(noises.NOISES)], "noise", "numpy"
+        raw = noises.make(label, rng, RATE)
+    else:
+        label, variant, v = pick(texts.UNLISTED_BACKCHANNELS, "unlisted"), "words", voice
+        raw = synthesize(label, voice, RATE)
+    ba = at_level(raw, USER_LEVEL_DBFS + level)
+    p = _part("backchannel", label, v, ba, "agent", offset, level=level)
+    return Scenario(sid, "unlisted_backchannel", variant, (q, p), 3.0), {q.wav: qa, p.wav: ba}
 
 
 def _pause(

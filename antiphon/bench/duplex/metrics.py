@@ -211,6 +211,9 @@ RULES = {
     "backchannel": lambda t, o: false_stop(t, o, "backchannel"),
     "background": lambda t, o: false_stop(t, o, _background_role(t)),
     "echo": echo,
+    # untuned categories: the same rules as their tuned siblings
+    "soft_interruption": interruption,
+    "unlisted_backchannel": lambda t, o: false_stop(t, o, "backchannel"),
 }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from antiphon.bench.duplex.published import COLUMNS, PUBLISHED, SOURCE
+from antiphon.bench.duplex.scenarios import DEFAULT_SEED, UNTUNED
 
 Result = dict[str, object]
 
@@ -22,7 +23,13 @@ TARGETS = [
     ("backchannel", "false_stop_rate", "<=", 0.10),
     ("background", "false_stop_rate", "<=", 0.10),
     ("echo", "false_stop_rate", "<=", 0.0),
+    # not tuned on: held to their tuned siblings' targets
+    ("soft_interruption", "takeover_rate", ">=", 1.0),
+    ("soft_interruption", "stop_latency_p50_s", "<=", 0.25),
+    ("unlisted_backchannel", "false_stop_rate", "<=", 0.10),
 ]
+_INTERRUPTIONS = ("interruption", "soft_interruption")
+_FALSE_STOPS = ("backchannel", "background", "echo", "unlisted_backchannel")
 
 
 def _v(r: Result) -> dict:
@@ -58,11 +65,11 @@ def summarize(results: list[Result]) -> dict[str, dict[str, object]]:
             s["backchannel_per_s"] = round(float(np.mean([v["backchannel_per_s"] for v in vs])), 4)
         if cat == "turn_taking":
             s.update(_stats([v["latency_s"] for v in vs], "latency"))
-        if cat in ("interruption", "backchannel", "background", "echo"):
+        if cat in _INTERRUPTIONS + _FALSE_STOPS:
             valid = [v for v in vs if v.get("valid")]
             s["valid"] = len(valid)
             stops = [v["stop_latency_s"] for v in valid if v["stopped"]]
-            if cat == "interruption":
+            if cat in _INTERRUPTIONS:
                 s["takeover_rate"] = _rate([bool(v["takeover"]) for v in valid])
                 s["stop_rate"] = _rate([bool(v["stopped"]) for v in valid])
                 s.update(_stats(stops, "stop_latency"))
@@ -70,7 +77,7 @@ def summarize(results: list[Result]) -> dict[str, dict[str, object]]:
             else:
                 s["false_stop_rate"] = _rate([bool(v["stopped"]) for v in valid])
                 s.update(_stats(stops, "stop_latency"))
-        if cat == "background":
+        if cat in ("background", "unlisted_backchannel"):
             for variant in sorted({str(r["variant"]) for r in rs}):
                 vv = [_v(r) for r in rs if r["variant"] == variant and _v(r).get("valid")]
                 s[f"false_stop_rate ({variant})"] = _rate([bool(v["stopped"]) for v in vv])
@@ -78,7 +85,10 @@ def summarize(results: list[Result]) -> dict[str, dict[str, object]]:
     return {c: out[c] for c in _ORDER if c in out}
 
 
-_ORDER = ["pause", "turn_taking", "interruption", "backchannel", "background", "echo"]
+_ORDER = [
+    "pause", "turn_taking", "interruption", "backchannel", "background", "echo",
+    "soft_interruption", "unlisted_backchannel",
+]  # fmt: skip
 
 
 def check_targets(summary: dict[str, dict[str, object]]) -> list[dict[str, object]]:
@@ -133,7 +143,8 @@ def markdown(report: dict[str, object]) -> str:
     summary: dict = report["summary"]  # type: ignore[assignment]
     lines = [f"# Full-duplex benchmark: {report['backend']}", ""]
     lines.append(
-        f"Scenario set {report['scenario_version']} (seed {report['seed']}), "
+        f"Scenario set {report['scenario_version']} (seed {report['seed']}, "
+        f"{'the tuning seed' if report['seed'] == DEFAULT_SEED else 'held out: not tuned on'}), "
         f"{report['takes']} takes, recorded in {report['record_s']:.0f} s, "
         f"analysed in {report['analyse_s']:.0f} s."
     )
@@ -144,11 +155,22 @@ def markdown(report: dict[str, object]) -> str:
         "| category | n | valid | figure | value |",
         "|---|---|---|---|---|",
     ]
-    for cat, s in summary.items():
-        for k, v in s.items():
-            if k in ("n", "valid"):
-                continue
-            lines.append(f"| {cat} | {s['n']} | {s.get('valid', s['n'])} | {k} | {_fmt(v)} |")
+    tuned = {c: s for c, s in summary.items() if c not in UNTUNED}
+    untuned = {c: s for c, s in summary.items() if c in UNTUNED}
+    lines += _category_rows(tuned)
+    if untuned:
+        lines += [
+            "",
+            "## Categories the detectors were not tuned on",
+            "",
+            "Quiet but genuine interruptions (8-12 dB below the user's level), and "
+            "acknowledgements outside the built-in backchannel list or noises (cough, laugh, "
+            "knock); held to their tuned siblings' targets.",
+            "",
+            "| category | n | valid | figure | value |",
+            "|---|---|---|---|---|",
+            *_category_rows(untuned),
+        ]
     lines += [
         "",
         "## Targets (issue #6)",
@@ -175,6 +197,15 @@ def markdown(report: dict[str, object]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _category_rows(summary: dict[str, dict[str, object]]) -> list[str]:
+    return [
+        f"| {cat} | {s['n']} | {s.get('valid', s['n'])} | {k} | {_fmt(v)} |"
+        for cat, s in summary.items()
+        for k, v in s.items()
+        if k not in ("n", "valid")
+    ]
 
 
 def write(report: dict[str, object], out: Path) -> None:

@@ -126,3 +126,30 @@ BACKGROUND = [
     "In other news, the museum opens a new exhibition on ancient Egypt tomorrow.",
     "Traffic is heavy on the main road, so plan a little extra time.",
 ]
+
+# Categories the detectors were not tuned on (reported apart from the ones above).
+# Soft interruptions: the user really takes the floor, only quietly (a new request or a
+# correction the agent must stop for and answer). Written fresh, none asks for a tool.
+SOFT_INTERRUPTS = [
+    "Excuse me, could you tell me about volcanoes instead?",
+    "Sorry, I meant something different, tell me about whales.",
+    "One moment, how many legs does an octopus have?",
+    "Let me stop you there, what is the biggest desert?",
+    "Actually, please talk about trains instead.",
+    "Pardon me, who wrote the Odyssey?",
+    "Sorry, can we switch to a poem about rain?",
+    "Just a moment, what is the square root of eighty one?",
+]
+
+# Acknowledgements chosen without looking at the agent's built-in backchannel list
+# (antiphon/cascade/backchannel.py); a test checks each carries a word outside it.
+UNLISTED_BACKCHANNELS = [
+    "makes sense",
+    "go on",
+    "fair enough",
+    "interesting",
+    "of course",
+    "no kidding",
+    "exactly",
+    "I hear you",
+]

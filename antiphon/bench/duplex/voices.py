@@ -1,9 +1,12 @@
-"""Offline voices for the simulated user: piper (neural), flite and espeak-ng (formant).
+"""Offline voices: flite (diphone/clustergen), espeak-ng (formant), festival (HTS) for the
+simulated user, and piper for the agent's side in tests.
 
-Every voice is deterministic: piper runs with zero noise scales, flite and espeak-ng are
-rule-based. Names: ``piper``, ``piper:slow``, ``piper:fast``, ``flite:VOICE`` (slt, rms,
-awb, kal16), ``espeak:VOICE`` (any espeak-ng voice, e.g. en-us+f3) and ``espeak:pinyin``
-(tone-numbered pinyin read by the Mandarin voice)."""
+Every voice is deterministic: piper runs with zero noise scales, flite, espeak-ng and
+festival's HTS voice are rule- or model-based without sampling. Names: ``flite:VOICE``
+(slt, rms, awb, kal16), ``espeak:VOICE`` (any espeak-ng voice, e.g. en-us+f3),
+``espeak:pinyin`` (tone-numbered pinyin read by the Mandarin voice), ``festival:slt_hts``,
+and ``piper``, ``piper:slow``, ``piper:fast`` (piper en_US-joe-medium: the agent's own
+voice, never a user voice)."""
 
 from __future__ import annotations
 
@@ -17,16 +20,18 @@ import numpy as np
 
 from antiphon.audio.io import read_wav, resample
 
-# The voices scenarios rotate through (several engines, male and female).
+AGENT_VOICE = "piper"  # the agent speaks piper en_US-joe-medium: no user speaks with it
+
+# The voices scenarios rotate through (three engines, male and female). A user with the
+# agent's own voice would flatter the echo and interruption detectors and the recognizer.
 USER_VOICES = (
-    "piper",
     "flite:slt",
     "espeak:en-us+f3",
-    "piper:slow",
+    "festival:slt_hts",
     "flite:rms",
-    "espeak:en-us",
-    "piper:fast",
+    "espeak:en-gb+m3",
     "flite:awb",
+    "espeak:en-us+m1",
 )
 _PIPER_SCALES = {"": 1.0, "slow": 1.15, "fast": 0.88}
 
@@ -69,6 +74,19 @@ def _synth_cli(cmd: list[str], out: Path) -> tuple[np.ndarray, int]:
     return read_wav(out)
 
 
+def _synth_festival(text: str, out: Path) -> tuple[np.ndarray, int]:
+    try:
+        subprocess.run(
+            ["text2wave", "-eval", "(voice_cmu_us_slt_arctic_hts)", "-o", str(out)],
+            input=text.encode(), check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+    except FileNotFoundError as exc:
+        raise VoiceError("festival is not installed (Debian festival festvox-us-slt-hts)") from exc
+    except subprocess.CalledProcessError as exc:
+        raise VoiceError(f"festival failed: {exc.stderr.decode(errors='replace')}") from exc
+    return read_wav(out)
+
+
 def synthesize(text: str, voice: str, sample_rate: int = 16000) -> np.ndarray:
     """Mono float32 speech for ``text`` at ``sample_rate``, silence trimmed at both ends."""
     engine, _, variant = voice.partition(":")
@@ -87,9 +105,12 @@ def synthesize(text: str, voice: str, sample_rate: int = 16000) -> np.ndarray:
         elif engine == "espeak":
             args = ["-v", variant] if variant else []
             audio, rate = _synth_cli(["espeak-ng", *args, "-w", str(raw), text], raw)
+        elif engine == "festival" and variant == "slt_hts":
+            audio, rate = _synth_festival(text, raw)
         else:
             raise VoiceError(
-                f"unknown voice {voice!r}; use piper[:slow|fast], flite:VOICE or espeak:VOICE"
+                f"unknown voice {voice!r}; use flite:VOICE, espeak:VOICE, festival:slt_hts "
+                "or piper[:slow|fast]"
             )
     return trim(resample(audio, rate, sample_rate), sample_rate)
 
