@@ -51,7 +51,8 @@ step_name="torch $TORCH_VERSION (CPU)"
 if ! done_with torch "$TORCH_VERSION"; then
   say "installing torch==$TORCH_VERSION (CPU wheel)"
   "${PIP[@]}" "torch==$TORCH_VERSION"
-  "$VENV/bin/python" -c "import torch; assert not torch.cuda.is_available() or True; print('torch', torch.__version__)"
+  # a CUDA build would pull gigabytes of libraries this CPU-only project never uses
+  "$VENV/bin/python" -c "import sys, torch; torch.version.cuda is None or sys.exit(f'setup: torch {torch.__version__} is a CUDA build (CUDA {torch.version.cuda}); install the CPU wheel (torch==$TORCH_VERSION+cpu)'); print('torch', torch.__version__, '(CPU build)')"
   mark torch "$TORCH_VERSION"
 fi
 
