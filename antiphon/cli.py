@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     _register_optional(bench, "antiphon.bench.e2e")
     _register_optional(bench, "antiphon.bench.duplex.cli")
     _register_optional(bench, "antiphon.bench.quality.cli")
+    _register_optional(bench, "antiphon.bench.tool_judge")
     _register_optional(bench, "antiphon.bench.suite")  # `bench all`
     _register_optional(sub, "antiphon.codec.cli")
     _register_optional(sub, "antiphon.lm.cli")

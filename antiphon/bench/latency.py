@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from antiphon.apps.demo import USER_VOICE
 from antiphon.apps.factory import load_stack, new_session
-from antiphon.audio.io import resample
 from antiphon.bench.duplex.texts import QUESTIONS as DUPLEX_QUESTIONS
+from antiphon.bench.quality.voices import EN_VOICES, assign, spoken
 from antiphon.session.clock import RealClock
 from antiphon.session.events import Metrics, ResponseDone, UserTranscriptFinal
 from antiphon.session.scripted import Recording, Utterance, run_script
@@ -80,11 +79,12 @@ def analyse(rec: Recording) -> dict[str, object]:
 def main(args: argparse.Namespace) -> int:
     stack = load_stack(args, max_tokens=48)
     qs = (QUESTIONS * 2)[: args.questions]
+    # the user never speaks with the agent's own voice (piper joe): it would flatter the
+    # recogniser; the voices of `bench quality` take turns
+    voices = assign(len(qs), EN_VOICES)
     script = [
-        Utterance(
-            resample(stack.synthesize(q, USER_VOICE), stack.tts_rate, 16000), gap_s=1.0, label=q
-        )
-        for q in qs
+        Utterance(spoken(q, v), gap_s=1.0, label=f"{q} [{v}]")
+        for q, v in zip(qs, voices, strict=True)
     ]
 
     async def run() -> Recording:

@@ -3,11 +3,14 @@ turns, tool results, cancel, truncate). Mixed into CascadeBrain, whose state it 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from antiphon.agent.persona import with_tool_guidance
 from antiphon.cascade.conversation import Conversation, Message
 from antiphon.cascade.responder import ResponsePlan
 from antiphon.session.commands import (
@@ -57,6 +60,9 @@ class ClientCommands:
         raise NotImplementedError
 
     def _clear_manual(self) -> None:  # provided by CascadeBrain
+        raise NotImplementedError
+
+    def _track(self, aw: Awaitable[Any]) -> asyncio.Task[Any]:  # provided by CascadeBrain
         raise NotImplementedError
 
     async def _transcribe(self, audio: np.ndarray) -> str:  # provided by CascadeBrain
@@ -134,6 +140,7 @@ class ClientCommands:
             )
 
     async def _configure(self, c: Configure) -> None:
+        prompt_before = (self.conv.instructions, tuple(self.tools.schemas()))
         if c.language is not None and c.language != self.cfg.language:
             raise ValueError(
                 f"this server runs language {self.cfg.language!r}; start it with --language {c.language}"
@@ -155,6 +162,17 @@ class ClientCommands:
             self.td = c.turn_detection
             self.seg.threshold = c.turn_detection.threshold
             self.seg.neg_threshold = max(c.turn_detection.threshold - 0.15, 0.01)
+        if (self.conv.instructions, tuple(self.tools.schemas())) != prompt_before:
+            # a new system prompt or tool set: evaluate it now, not at the first turn
+            # (~600 tokens with a few tools: seconds on 2 cores)
+            self._track(asyncio.to_thread(self._warm_prompt))
+
+    def _warm_prompt(self) -> None:
+        tools = self.tools.schemas()
+        system = self.conv.instructions
+        if tools:
+            system = with_tool_guidance(system, self.cfg.language)
+        self.stack.warm_prompt(system, tools)
 
     async def _commit_manual(self) -> None:
         audio = np.concatenate(self._manual) if self._manual else np.zeros(0, np.float32)

@@ -32,6 +32,7 @@ from antiphon.agent.chatml import DEFAULT_SYSTEM, IM_END, IM_START, Message, Rol
 from antiphon.agent.tool_grammar import tool_call_grammar
 from antiphon.agent.tool_judge import NO_WORDS, YES_WORDS, judge_messages
 from antiphon.agent.toolcall import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_json
+from antiphon.cascade.side_context import SideContext
 from antiphon.session.commands import ForcedTool, Tool, ToolChoice
 
 __all__ = ["ChatLLM", "GenerationStats", "Message", "Role", "render_chatml"]
@@ -158,7 +159,7 @@ class ChatLLM:
         self._tool_open_id = open_ids[0] if len(open_ids) == 1 else -1  # Qwen: one added token
         self._grammars: dict[tuple[str, ...], object] = {}
         self._lock = threading.Lock()
-        self._judge: Any = None  # the tool judge's context, made on first use
+        self._judge: SideContext | None = None  # the tool judge's context, made on first use
         self.judge_ctx = 2048
         self._yes_ids: set[int] = set()
         self._no_ids: set[int] = set()
@@ -204,24 +205,24 @@ class ChatLLM:
             while len(msgs) > first + 1 and msgs[first].role in ("assistant", "tool"):
                 del msgs[first]  # never start the history with an orphan reply or tool result
 
-    def _reuse_prefix(self, tokens: list[int], llm: Any = None) -> int:
+    def _reuse_prefix(self, tokens: list[int]) -> int:
         """Rewind the cache to the longest prefix it shares with ``tokens``; returns its length.
 
         At least one token is left to evaluate: its logits give the first new token.
         ``Llama.eval`` drops KV entries from ``n_tokens`` on before it decodes.
         """
-        llm = llm or self._llm
+        llm = self._llm
         prefix = min(common_prefix_length(llm._input_ids.tolist(), tokens), len(tokens) - 1)
         llm.n_tokens = prefix
         return prefix
 
-    def _next_token_probs(self, tokens: list[int], llm: Any = None) -> Any:
+    def _next_token_probs(self, tokens: list[int]) -> Any:
         """Evaluate ``tokens`` (reusing the cached prefix) and return the next token's
         probabilities over the vocabulary. Runs on the llama thread."""
         import numpy as np
 
-        llm = llm or self._llm
-        llm.eval(tokens[self._reuse_prefix(tokens, llm) :])
+        llm = self._llm
+        llm.eval(tokens[self._reuse_prefix(tokens) :])
         # the last evaluated position's logits (llama-cpp keeps no copy without logits_all)
         raw = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
         logits = raw.astype(np.float64)
@@ -241,6 +242,8 @@ class ChatLLM:
 
         def fill() -> None:
             self._llm.eval(tokens[self._reuse_prefix(tokens) :])
+            if tools:  # the tool judge's prompt up to the user's words, in its own context
+                self._p_tool_locked("", tools)
 
         with self._lock:
             self._thread.submit(fill).result()
@@ -277,22 +280,13 @@ class ChatLLM:
             return float(self._thread.submit(self._p_tool_locked, user_text, tools).result())
 
     def _p_tool_locked(self, user_text: str, tools: Sequence[Tool]) -> float:
-        if self._judge is None:  # a second context on the same weights (mmap): its own KV cache
-            from llama_cpp import Llama
-
-            self._judge = Llama(
-                model_path=str(self.model_path),
-                n_ctx=self.judge_ctx,
-                n_threads=self.n_threads,
-                n_threads_batch=self.n_threads,
-                n_batch=256,
-                verbose=False,
-            )
+        if self._judge is None:  # a second context on the same weights: its own KV cache
+            self._judge = SideContext(self._llm, self.judge_ctx)
             self._yes_ids = {i for w in YES_WORDS for i in self.tokenize(w)[:1]}
             self._no_ids = {i for w in NO_WORDS for i in self.tokenize(w)[:1]}
         text = render_chatml(judge_messages(user_text, tools), (), self.default_system)
         tokens = self.tokenize(text)[-(self.judge_ctx - 1) :]
-        probs = self._next_token_probs(tokens, self._judge)
+        probs = self._judge.next_token_probs(tokens)
         yes = sum(float(probs[i]) for i in self._yes_ids)
         no = sum(float(probs[i]) for i in self._no_ids)
         return yes / (yes + no) if yes + no > 0 else 0.0

@@ -110,6 +110,11 @@ class CascadeStack:
                 temperature=self.config.temperature,
             )
 
+    def warm_prompt(self, system: str, tools: Sequence[Tool]) -> None:
+        """Evaluate a session's system prompt (and its tool judge's) ahead of its first turn."""
+        with self._llm_lock:
+            self.llm.warmup(system, tools)
+
     def end_of_turn_probability(self, messages: list[Message], tools: Sequence[Tool]) -> float:
         """The chat model's probability that the user's turn ends after their words."""
         with self._llm_lock:
