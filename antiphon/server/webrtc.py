@@ -34,7 +34,7 @@ from antiphon.server.webrtc_channel import (
     ice_servers,
     set_host_addresses,
 )
-from antiphon.server.webrtc_media import AgentAudioTrack, frame_to_mono
+from antiphon.server.webrtc_media import AgentAudioTrack, frame_to_mono, low_latency_input
 from antiphon.session.commands import AppendAudio
 from antiphon.session.events import AudioChunk, Event, ResponseDone
 
@@ -277,6 +277,8 @@ class Calls:
         try:
             offer = drop_remote_candidates_off_loopback(sdp)
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+            if not low_latency_input(pc):
+                log.warning("aiortc's receive jitter buffer not found: input keeps its 80 ms")
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:  # aiortc's parser and negotiation raise several kinds
             await conn.stop_media()

@@ -14,12 +14,28 @@ from collections.abc import Callable
 
 import av
 import numpy as np
+from aiortc import RTCPeerConnection
+from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamTrack
 
 from antiphon.audio.io import StreamResampler
 
 RTP_RATE = 48000
 FRAME_SAMPLES = RTP_RATE // 50  # 20 ms, Opus's usual packet
+
+
+def low_latency_input(pc: RTCPeerConnection) -> bool:
+    """aiortc holds 4 audio packets (80 ms) in its receive jitter buffer before it decodes
+    one: smooth playout, which the server does not do (the session consumes input as it
+    comes). One packet is enough to see a frame complete. aiortc has no setting for it, so
+    its (name-mangled) buffer is replaced; False when this aiortc version has none."""
+    done = False
+    for transceiver in pc.getTransceivers():
+        receiver = transceiver.receiver
+        if transceiver.kind == "audio" and hasattr(receiver, "_RTCRtpReceiver__jitter_buffer"):
+            receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=1)
+            done = True
+    return done
 
 
 def frame_to_mono(frame: av.AudioFrame) -> np.ndarray:

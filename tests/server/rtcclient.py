@@ -18,6 +18,8 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from wsclient import validate
 
+from antiphon.server.webrtc_media import low_latency_input
+
 RATE = 48000
 FRAME = 960
 
@@ -51,7 +53,10 @@ class SignalTrack(MediaStreamTrack):
 
 
 class RtcClient:
-    def __init__(self, base_url: str, signal: np.ndarray, audio: bool = True) -> None:
+    def __init__(
+        self, base_url: str, signal: np.ndarray, audio: bool = True, low_latency: bool = False
+    ) -> None:
+        self.low_latency = low_latency  # decode each packet as it completes (no 80 ms buffer)
         self.url = base_url.rstrip("/") + "/v1/realtime/calls"
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.mic = SignalTrack(signal)
@@ -112,6 +117,8 @@ class RtcClient:
                     raise RuntimeError(f"{resp.status}: {body}")
                 self.location = resp.headers.get("Location", "")
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
+        if self.low_latency:
+            assert low_latency_input(self.pc)
         await asyncio.wait_for(self.opened.wait(), 20)
         return 201
 
