@@ -71,6 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-session", type=float, help="close a session after this many seconds")
     p.add_argument("--max-sessions", type=int, help="refuse connections beyond this many sessions")
     p.add_argument(
+        "--webrtc-host",
+        action="append",
+        help="WebRTC host candidates on this address (repeatable; default: 127.0.0.1 for a "
+        "loopback --host, every interface otherwise)",
+    )
+    p.add_argument(
+        "--ice-server",
+        action="append",
+        help="a STUN/TURN URL for WebRTC calls behind NAT (repeatable; none by default)",
+    )
+    p.add_argument("--ice-username", help="TURN username (or ANTIPHON_ICE_USERNAME)")
+    p.add_argument("--ice-credential", help="TURN credential (or ANTIPHON_ICE_CREDENTIAL)")
+    p.add_argument(
         "--brain",
         choices=["cascade", "moshi", "tiny"],
         default="cascade",

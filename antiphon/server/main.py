@@ -23,7 +23,15 @@ def _loopback(host: str) -> bool:
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
     key = getattr(args, "api_key", None) or os.environ.get("ANTIPHON_API_KEY") or None
+    hosts = getattr(args, "webrtc_host", None)
     return ServerConfig(
+        webrtc_host_addresses=tuple(hosts)
+        if hosts
+        else (("127.0.0.1",) if _loopback(args.host) else ()),
+        ice_servers=tuple(getattr(args, "ice_server", None) or ()),
+        ice_username=getattr(args, "ice_username", None) or os.environ.get("ANTIPHON_ICE_USERNAME"),
+        ice_credential=getattr(args, "ice_credential", None)
+        or os.environ.get("ANTIPHON_ICE_CREDENTIAL"),
         host=args.host,
         port=args.port,
         api_key=key,

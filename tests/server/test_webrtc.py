@@ -169,3 +169,18 @@ async def test_bad_offers_get_specific_errors(fake_server) -> None:  # type: ign
     finally:
         await c.close()
     assert fake_server.ctx.stats.sessions_open == 0
+
+
+def test_serve_flags_set_the_ice_settings() -> None:
+    from antiphon.cli import build_parser
+    from antiphon.server.main import config_from_args
+
+    local = config_from_args(build_parser().parse_args(["serve"]))
+    assert local.webrtc_host_addresses == ("127.0.0.1",) and local.ice_servers == ()
+    public = config_from_args(
+        build_parser().parse_args(
+            ["serve", "--host", "0.0.0.0", "--ice-server", "stun:stun.example.org:3478"]
+        )
+    )
+    assert public.webrtc_host_addresses == ()  # every interface
+    assert public.ice_servers == ("stun:stun.example.org:3478",)
