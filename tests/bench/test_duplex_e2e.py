@@ -12,7 +12,7 @@ import pytest
 from antiphon.bench.duplex import bench
 from antiphon.bench.duplex.link import cascade_link
 from antiphon.bench.duplex.link_realtime import RealtimeLink
-from antiphon.bench.duplex.scenarios import CATEGORIES, load_set
+from antiphon.bench.duplex.scenarios import CATEGORIES, UNTUNED, load_set
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
@@ -33,8 +33,20 @@ def check_report(out: Path, categories: list[str]) -> dict:  # type: ignore[type
         assert s["interruption"]["valid"] == 1 and s["interruption"]["stop_rate"] == 1.0
         assert 0.0 <= s["interruption"]["stop_latency_p50_s"] < 2.0
     for cat in ("backchannel", "background", "echo"):
-        if cat in s:
-            assert s[cat]["valid"] == 1 and s[cat]["false_stop_rate"] in (0.0, 1.0)
+        if cat in s:  # the tuning seed's first take of each: the agent talks through it
+            assert s[cat]["valid"] == 1 and s[cat]["false_stop_rate"] == 0.0, (cat, s[cat])
+    # untuned categories: measured, not held to a bar on one take; reported apart, and
+    # their figures agree with each other (a stop has a latency, no stop has none)
+    if "soft_interruption" in s:
+        soft = s["soft_interruption"]
+        assert soft["valid"] == 1
+        assert (soft["stop_latency_p50_s"] is not None) == (soft["stop_rate"] == 1.0), soft
+    if "unlisted_backchannel" in s:
+        other = s["unlisted_backchannel"]
+        assert other["valid"] == 1
+        assert (other["stop_latency_p50_s"] is not None) == (other["false_stop_rate"] == 1.0)
+    untuned_at = (out / "report.md").read_text().find("## Categories the detectors were not")
+    assert (untuned_at > 0) == any(c in s for c in UNTUNED)
     return rep
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from antiphon.bench.duplex import report
 from antiphon.bench.duplex.metrics import (
     FALSE_STOP_WINDOW_S,
     STOP_GAP_S,
@@ -242,3 +243,53 @@ def test_echo_false_stop_anywhere_in_the_listening_window() -> None:
     cut = Observed([(3.1, 7.0)], [], [Response("r1", 3.1, 7.0, "cancelled")], 12.0)
     v = judge(take("echo", [QUESTION, listen]), cut)
     assert v["stopped"] is True and v["stop_latency_s"] == pytest.approx(7.0 - 3.15)
+
+
+# ---- categories the detectors were not tuned on ------------------------------------------
+def test_untuned_categories_use_their_siblings_rules_and_are_reported_apart() -> None:
+    soft = Played("interrupt", "pardon me", 6.0, [(6.0, 7.0)])
+    stopped = Observed(
+        [(3.0, 6.2), (7.6, 9.0)],
+        spread(6, 7.6, 9.0),
+        [Response("r1", 3.0, 6.2, "cancelled"), Response("r2", 7.6, 9.0, "completed")],
+        12.0,
+    )
+    v = judge(take("soft_interruption", [QUESTION, soft]), stopped)
+    assert v["stopped"] is True and v["takeover"] is True
+    assert v["stop_latency_s"] == pytest.approx(0.2)
+    ignored = Observed([(3.0, 11.9)], spread(20, 3.0, 11.9), [Response("r1", 3.0, 11.9)], 12.0)
+    v2 = judge(take("soft_interruption", [QUESTION, soft]), ignored)
+    assert v2["stopped"] is False and v2["takeover"] is True  # v1 counts talking on as a turn
+    cough = Played("backchannel", "cough", 6.0, [(6.0, 6.3)])
+    talk_on = Observed([(3.0, 11.9)], [], [Response("r1", 3.0, 11.9)], 12.0)
+    v3 = judge(take("unlisted_backchannel", [QUESTION, cough]), talk_on)
+    assert v3["stopped"] is False
+
+    def result(cat: str, variant: str, verdict: dict) -> dict:  # type: ignore[type-arg]
+        return {"category": cat, "variant": variant, "verdict": verdict}
+
+    summary = report.summarize(
+        [
+            result("soft_interruption", "soft", v),
+            result("soft_interruption", "soft", v2),
+            result("unlisted_backchannel", "noise", v3),
+            result("interruption", "pivot", v),
+        ]
+    )
+    assert list(summary) == ["interruption", "soft_interruption", "unlisted_backchannel"]
+    assert summary["soft_interruption"]["stop_rate"] == 0.5
+    assert summary["unlisted_backchannel"]["false_stop_rate (noise)"] == 0.0
+    targets = {(t["category"], t["figure"]): t["met"] for t in report.check_targets(summary)}
+    assert targets[("soft_interruption", "takeover_rate")] is True
+    assert targets[("unlisted_backchannel", "false_stop_rate")] is True
+    rep = {
+        "backend": "test", "scenario_version": "v", "seed": 11, "takes": 4, "record_s": 1.0,
+        "analyse_s": 1.0, "summary": summary, "targets": report.check_targets(summary),
+        "ours": report.ours_row(summary),
+    }  # fmt: skip
+    md = report.markdown(rep)
+    assert "seed 11, held out: not tuned on" in md
+    tuned, untuned = md.split("## Categories the detectors were not tuned on")
+    assert "| interruption |" in tuned and "| soft_interruption |" not in tuned
+    assert "| soft_interruption | 2 | 2 | stop_rate | 0.500 |" in untuned.split("## Targets")[0]
+    assert "seed 6, the tuning seed" in report.markdown({**rep, "seed": 6})
