@@ -27,6 +27,7 @@ class AsrConfig:
     recognizer: str  # a key of cascade.asr.RECOGNIZERS (the final decode's model counts)
     beam_size: int = 1
     short_window: bool = True
+    redecode: bool = True  # unsure short-window decodes are decoded again on the full window
 
 
 CONFIGS = {
@@ -37,6 +38,8 @@ CONFIGS = {
         AsrConfig("base", "base"),
         AsrConfig("base-beam5", "base", beam_size=5),
         AsrConfig("base-30s", "base", short_window=False),
+        AsrConfig("base-once", "base", redecode=False),
+        AsrConfig("base-beam5-once", "base", beam_size=5, redecode=False),
     )
 }
 
@@ -74,6 +77,8 @@ def _load(config: AsrConfig) -> Any:
         beam_size=config.beam_size,
         short_window=config.short_window,
     )
+    if not config.redecode:
+        asr.short_min_logprob = float("-inf")
     asr.transcribe(np.zeros(16000, np.float32))  # warm-up
     return asr
 
