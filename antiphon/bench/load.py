@@ -1,21 +1,32 @@
-"""`antiphon bench load`: how many concurrent real-time sessions one machine sustains.
+"""`antiphon bench load`: how many conversations one machine serves at once, and whether
+it survives the client that misbehaves. Everything runs against the real cascade (models
+loaded once) behind a live server on loopback, through real Realtime WebSocket clients
+that speak in real time (antiphon/bench/load_clients.py).
 
-A live server (the default cascade, models loaded once) runs on loopback. For N = 1, 2, …
-N Realtime clients speak questions at the same time, in real time, each waiting for its
-answer before the next question. A client plays each answer through a 100 ms jitter
-buffer; audio that arrives after its playout time is "late" (the listener hears a gap).
-A level is sustained when every turn is answered, late audio stays under 2 % of the audio
-played, and the median voice-to-voice latency stays under 3 s."""
+1. Simultaneous talkers: N sessions each ask one spoken question at the same moment.
+2. Staggered arrivals: N sessions connected; their questions start at Poisson arrivals
+   (mean gap ``--gap`` s).
+   For both, N = 1, 2, 4, 8, 16: voice-to-voice p50/p90 (first answer audio after the end
+   of the user's speech), completion, late audio (gaps a 100 ms jitter buffer hears),
+   refusals.
+3. Flooding client: one client appends 30 x 10 s of noise back to back while another asks
+   a question; that question's latency beside its latency on an idle server, and the
+   errors the flooder got.
+4. Abrupt disconnects: ``--disconnects`` clients ask by text and vanish mid-reply (8 at a
+   time); then server threads, tasks and RSS beside their values before, and the next
+   question's latency.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
+import random
+import resource
 import sys
+import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,109 +34,112 @@ import numpy as np
 
 from antiphon.apps.demo import USER_VOICE
 from antiphon.apps.factory import load_stack
-from antiphon.audio.io import float_to_pcm16, resample
+from antiphon.audio.io import resample
 from antiphon.bench.latency import QUESTIONS, pct
-from antiphon.session.scripted import voiced_end
+from antiphon.bench.load_clients import RATE, Turn, abort_mid_reply, flood, talk
 
-RATE, CHUNK, JITTER_S = 24000, 960, 0.1
-LATE_FRACTION, MAX_P50_S = 0.02, 3.0
-
-
-@dataclass
-class Turn:
-    v2v_s: float | None = None
-    audio_s: float = 0.0
-    late_s: float = 0.0
-    answer: str = ""
+LEVELS = (1, 2, 4, 8, 16)
 
 
-@dataclass
-class Level:
-    sessions: int
-    turns: list[Turn] = field(default_factory=list)
-    dropped: int = 0
-
-    def summary(self, expected: int) -> dict[str, Any]:
-        v2v = [t.v2v_s for t in self.turns if t.v2v_s is not None]
-        audio = sum(t.audio_s for t in self.turns)
-        late = sum(t.late_s for t in self.turns)
-        p50 = pct(v2v, 50)
-        ok = len(v2v) == expected and late <= LATE_FRACTION * max(audio, 1e-9) and p50 < MAX_P50_S
-        return {
-            "sessions": self.sessions,
-            "answered": len(v2v),
-            "turns": expected,
-            "v2v_p50_s": p50,
-            "v2v_p90_s": pct(v2v, 90),
-            "audio_s": audio,
-            "late_s": late,
-            "dropped_audio_msgs": self.dropped,
-            "sustained": ok,
-        }
+def summary(turns: list[Turn], label: str, n: int) -> dict[str, Any]:
+    v2v = [t.v2v_s for t in turns if t.v2v_s is not None]
+    return {
+        "scenario": label,
+        "sessions": n,
+        "answered": sum(t.answered for t in turns),
+        "refused": sum(t.refused is not None for t in turns),
+        "v2v_p50_s": pct(v2v, 50),
+        "v2v_p90_s": pct(v2v, 90),
+        "audio_s": sum(t.audio_s for t in turns),
+        "late_s": sum(t.late_s for t in turns),
+        "errors": sorted({e for t in turns for e in t.errors}),
+    }
 
 
-async def client(url: str, questions: list[np.ndarray], timeout_s: float) -> list[Turn]:
-    import websockets
-
-    turns: list[Turn] = []
-    async with websockets.connect(url, max_size=None) as ws:
-        await ws.send(
-            json.dumps(
-                {
-                    "type": "session.update",
-                    "session": {"type": "realtime", "output_modalities": ["audio"]},
-                }
-            )
-        )
-        for q in questions:
-            turn = Turn()
-            stream = np.concatenate(
-                [np.zeros(RATE // 5, np.float32), q, np.zeros(RATE * 2, np.float32)]
-            )
-            t0 = time.monotonic()
-            speech_end = t0 + (RATE // 5) / RATE + voiced_end(q, RATE)
-
-            async def talk(stream: np.ndarray = stream, t0: float = t0) -> None:
-                for i in range(0, len(stream), CHUNK):
-                    b64 = base64.b64encode(float_to_pcm16(stream[i : i + CHUNK])).decode()
-                    await ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": b64}))
-                    await asyncio.sleep(max(0.0, t0 + (i + CHUNK) / RATE - time.monotonic()))
-
-            sender = asyncio.create_task(talk())
-            play_start: float | None = None
-            try:
-                async with asyncio.timeout(timeout_s):
-                    async for raw in ws:
-                        ev = json.loads(raw)
-                        kind = ev["type"]
-                        if kind == "response.output_audio.delta":
-                            now = time.monotonic()
-                            if play_start is None:
-                                play_start = now + JITTER_S
-                                turn.v2v_s = now - speech_end
-                            due = play_start + turn.audio_s  # when this chunk must start playing
-                            if now > due:  # the listener hears a gap; playout resumes after it
-                                turn.late_s += now - due
-                                play_start += now - due
-                            turn.audio_s += len(base64.b64decode(ev["delta"])) / 2 / RATE
-                        elif kind == "response.output_audio_transcript.delta":
-                            turn.answer += ev["delta"]
-                        elif kind == "response.done" and turn.audio_s > 0:
-                            break
-            except TimeoutError:
-                pass
-            await sender
-            turns.append(turn)
-            await asyncio.sleep(0.5)
-    return turns
+async def simultaneous(url: str, qs: list[np.ndarray], n: int, timeout_s: float) -> list[Turn]:
+    start = time.monotonic() + 1.0  # everyone connected first, then all speak at once
+    return list(
+        await asyncio.gather(*(talk(url, qs[i % len(qs)], start, timeout_s) for i in range(n)))
+    )
 
 
-async def run_level(url: str, n: int, questions: list[np.ndarray], turns: int, stats: Any) -> Level:
-    before = stats.dropped_audio_messages
-    sets = [[questions[(i * turns + k) % len(questions)] for k in range(turns)] for i in range(n)]
-    results = await asyncio.gather(*(client(url, s, timeout_s=30.0) for s in sets))
+async def staggered(
+    url: str, qs: list[np.ndarray], n: int, gap_s: float, timeout_s: float, seed: int = 0
+) -> list[Turn]:
+    rng = random.Random(seed)
+    t, starts = time.monotonic() + 1.0, []
+    for _ in range(n):
+        starts.append(t)
+        t += rng.expovariate(1.0 / gap_s)
+    return list(
+        await asyncio.gather(*(talk(url, qs[i % len(qs)], starts[i], timeout_s) for i in range(n)))
+    )
+
+
+async def flooded(url: str, q: np.ndarray, timeout_s: float) -> dict[str, Any]:
+    alone = await talk(url, q, time.monotonic(), timeout_s)
     await asyncio.sleep(1.0)
-    return Level(n, [t for r in results for t in r], stats.dropped_audio_messages - before)
+    start = time.monotonic() + 0.5
+    victim, codes = await asyncio.gather(talk(url, q, start, timeout_s), flood(url))
+    return {
+        "scenario": "flood",
+        "v2v_alone_s": alone.v2v_s,
+        "v2v_beside_flood_s": victim.v2v_s,
+        "answered_beside_flood": victim.answered,
+        "flooder_errors": {c: codes.count(c) for c in sorted(set(codes))},
+    }
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def disconnects(
+    url: str, srv: Any, q: np.ndarray, count: int, timeout_s: float
+) -> dict[str, Any]:
+    async def tasks() -> int:
+        return len(asyncio.all_tasks())
+
+    def server_tasks() -> int:
+        return asyncio.run_coroutine_threadsafe(tasks(), srv.loop).result(timeout=10)
+
+    before = (threading.active_count(), server_tasks(), _rss_mb())
+    started = 0
+    texts = ["What is the capital of France?", "Tell me a fun fact about cats."]
+    for i in range(0, count, 8):
+        batch = [abort_mid_reply(url, texts[(i + k) % 2]) for k in range(min(8, count - i))]
+        started += sum(await asyncio.gather(*batch))
+    for _ in range(100):  # the server notices every drop
+        if srv.ctx.stats.sessions_open == 0:
+            break
+        await asyncio.sleep(0.1)
+    after = (threading.active_count(), server_tasks(), _rss_mb())
+    nxt = await talk(url, q, time.monotonic(), timeout_s)
+    return {
+        "scenario": "disconnects",
+        "aborted_mid_reply": started,
+        "of": count,
+        "threads_before_after": [before[0], after[0]],
+        "server_tasks_before_after": [before[1], after[1]],
+        "rss_mb_before_after": [round(before[2]), round(after[2])],
+        "next_v2v_s": nxt.v2v_s,
+        "next_answered": nxt.answered,
+    }
+
+
+def _print_levels(rows: list[dict[str, Any]]) -> None:
+    print(
+        f"{'scenario':<13}{'N':>3}{'answered':>10}{'refused':>8}{'v2v p50':>9}{'v2v p90':>9}{'late audio':>13}  errors"
+    )
+    for r in rows:
+        late = f"{r['late_s']:.2f}/{r['audio_s']:.0f}s"
+        print(
+            f"{r['scenario']:<13}{r['sessions']:>3}{r['answered']:>6}/{r['sessions']:<3}{r['refused']:>8}"
+            f"{r['v2v_p50_s']:8.2f}s{r['v2v_p90_s']:8.2f}s{late:>13}  {','.join(r['errors']) or '-'}"
+        )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -133,39 +147,43 @@ def main(args: argparse.Namespace) -> int:
     from antiphon.server.context import cascade_context
     from antiphon.server.runner import BackgroundServer
 
+    levels = [
+        int(x) for x in str(getattr(args, "levels", "") or ",".join(map(str, LEVELS))).split(",")
+    ]
+    levels = [n for n in levels if n <= getattr(args, "max_sessions", max(levels))] or levels
+    timeout_s = float(getattr(args, "timeout", 60.0) or 60.0)
+    gap_s = float(getattr(args, "gap", 3.0) or 3.0)
+    count = int(getattr(args, "disconnects", 200))
     stack = load_stack(args, max_tokens=48)
-    qs = [resample(stack.synthesize(q, USER_VOICE), stack.tts_rate, RATE) for q in QUESTIONS[:12]]
-    ctx = cascade_context(stack, ServerConfig(lead_ms=150, max_sessions=max(64, args.max_sessions)))
+    qs = [resample(stack.synthesize(q, USER_VOICE), stack.tts_rate, RATE) for q in QUESTIONS[:16]]
+    ctx = cascade_context(stack, ServerConfig(lead_ms=150, max_sessions=max(64, *levels)))
     rows: list[dict[str, Any]] = []
+    extra: list[dict[str, Any]] = []
     with BackgroundServer(ctx) as srv:
         url = srv.ws_url + "/v1/realtime"
-        for n in range(1, args.max_sessions + 1):
-            print(
-                f"{n} concurrent session(s), {args.turns} spoken turns each ...",
-                file=sys.stderr,
-                flush=True,
-            )
-            row = asyncio.run(run_level(url, n, qs, args.turns, ctx.stats)).summary(n * args.turns)
-            rows.append(row)
-            if not row["sustained"]:
-                break
-    best = max((r["sessions"] for r in rows if r["sustained"]), default=0)
-    print(
-        f"\nconcurrent real-time sessions, cascade LLM {stack.config.llm}, {args.turns} turns each"
-    )
-    print(
-        f"{'sessions':>8}{'answered':>10}{'v2v p50':>9}{'v2v p90':>9}{'late audio':>12}{'dropped':>9}  sustained"
-    )
-    for r in rows:
-        late = f"{r['late_s']:.2f}/{r['audio_s']:.0f}s"
-        print(
-            f"{r['sessions']:8d}{r['answered']:>6}/{r['turns']:<3}{r['v2v_p50_s']:8.2f}s{r['v2v_p90_s']:8.2f}s"
-            f"{late:>12}{r['dropped_audio_msgs']:9d}  {'yes' if r['sustained'] else 'no'}"
-        )
-    print(
-        f"sustained: {best} concurrent session(s) before audio falls behind "
-        f"(late audio > {LATE_FRACTION:.0%}, a missed answer, or median latency > {MAX_P50_S:.0f} s)"
-    )
+        asyncio.run(talk(url, qs[0], time.monotonic(), timeout_s))  # the first question: warm
+        for scenario in ("simultaneous", "staggered"):
+            for n in levels:
+                print(f"{scenario}: {n} session(s) ...", file=sys.stderr, flush=True)
+                if scenario == "simultaneous":
+                    turns = asyncio.run(simultaneous(url, qs, n, timeout_s))
+                else:
+                    turns = asyncio.run(staggered(url, qs, n, gap_s, timeout_s))
+                rows.append(summary(turns, scenario, n))
+                time.sleep(1.0)
+        if not getattr(args, "no_flood", False):
+            print("flooding client ...", file=sys.stderr, flush=True)
+            extra.append(asyncio.run(flooded(url, qs[1], timeout_s)))
+        if count:
+            print(f"{count} abrupt disconnects ...", file=sys.stderr, flush=True)
+            extra.append(asyncio.run(disconnects(url, srv, qs[2], count, timeout_s)))
+        metrics = ctx.metrics.render().decode()
+    print(f"\nbench load: cascade LLM {stack.config.llm}, one question per session, real time")
+    _print_levels(rows)
+    for e in extra:
+        print(json.dumps(e))
     if args.json:
-        Path(args.json).write_text(json.dumps({"sustained": best, "levels": rows}, indent=2))
+        Path(args.json).write_text(
+            json.dumps({"levels": rows, "scenarios": extra, "metrics": metrics}, indent=2)
+        )
     return 0

@@ -75,6 +75,7 @@ class CascadeBrain(ClientCommands, OverlapHandling):
         self._turn: list[np.ndarray] = []  # audio of the open user turn
         self._manual: list[np.ndarray] = []  # uncommitted audio when turns are manual
         self._manual_n = 0  # samples in _manual
+        self._manual_full = False  # the buffer overflowed (reported once) since the last commit
         self._last_failure: BaseException | None = None
         self._candidate: TurnCandidate | None = None
         self._overlaps = OverlapWatcher(
@@ -359,8 +360,8 @@ class CascadeBrain(ClientCommands, OverlapHandling):
     # ---- bounds ---------------------------------------------------------------------------------
     async def _buffer_manual(self, chunk: np.ndarray) -> None:
         if self._manual_n + len(chunk) > MAX_MANUAL:
-            if self._manual_n <= MAX_MANUAL - CHUNK:  # say it once per full buffer
-                self._manual_n = MAX_MANUAL
+            if not self._manual_full:  # say it once per full buffer
+                self._manual_full = True
                 await self.ctx.emit(
                     ErrorEvent(
                         "input_audio_buffer_full",
@@ -375,6 +376,7 @@ class CascadeBrain(ClientCommands, OverlapHandling):
     def _clear_manual(self) -> None:
         self._manual.clear()
         self._manual_n = 0
+        self._manual_full = False
 
     async def _cut_long_turn(self) -> None:
         """An hour-long turn must not hold an hour of audio: end it at MAX_TURN and

@@ -24,7 +24,7 @@ import heapq
 import itertools
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, TypeVar
@@ -62,18 +62,24 @@ class WorkerStats:
 
 
 class ModelWorker:
-    """A thread that runs one model's calls in priority order."""
+    """A thread that runs one model's calls in priority order (``threads`` > 1 only for an
+    engine that serves several calls at once itself, like a remote LLM server with
+    parallel slots)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, threads: int = 1) -> None:
         self.name = name
         self._heap: list[_Job] = []
         self._cv = threading.Condition()
         self._seq = itertools.count()
         self._closed = False
-        self.running_owner: str | None = None
+        self.running: dict[int, str] = {}  # thread id -> owner of the job it runs
         self.stats = WorkerStats()
-        self._thread = threading.Thread(target=self._loop, name=f"model-{name}", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"model-{name}-{i}", daemon=True)
+            for i in range(threads)
+        ]
+        for t in self._threads:
+            t.start()
 
     # ---- submitting ------------------------------------------------------------------------
     def submit(
@@ -123,8 +129,8 @@ class ModelWorker:
         urgency: Urgency = Urgency.NOW,
         deadline: float | None = None,
         owner: str = "",
-        between: Callable[[], None] | None = None,
-    ) -> AsyncIterator[T]:
+        between: Callable[[], object] | None = None,
+    ) -> AsyncGenerator[T, None]:
         """Iterate ``make()`` on this model's thread, yielding its items here as they come.
 
         ``stop`` ends the iteration at the next item (set when the consumer leaves, or by the
@@ -143,14 +149,20 @@ class ModelWorker:
         def run() -> None:
             try:
                 if not stop.is_set():
-                    for item in make():
-                        put(False, item)
-                        if stop.is_set():
-                            break
-                        if between is not None:
-                            between()
-                        if stop.is_set():
-                            break
+                    items = make()
+                    try:
+                        for item in items:
+                            put(False, item)
+                            if stop.is_set():
+                                break
+                            if between is not None:
+                                between()
+                            if stop.is_set():
+                                break
+                    finally:  # a generator's cleanup (the model's own lock) runs here, now
+                        close = getattr(items, "close", None)
+                        if close is not None:
+                            close()
             except BaseException as exc:  # handed to the consumer, which raises it
                 put(True, exc)
                 return
@@ -176,7 +188,7 @@ class ModelWorker:
             return len(self._heap)
 
     def busy(self) -> bool:
-        return self.running_owner is not None
+        return bool(self.running)
 
     def close(self) -> None:
         with self._cv:
@@ -184,7 +196,7 @@ class ModelWorker:
             for job in self._heap:
                 job.future.cancel()
             self._heap.clear()
-            self._cv.notify()
+            self._cv.notify_all()
 
     def _loop(self) -> None:
         while True:
@@ -202,7 +214,8 @@ class ModelWorker:
             self.stats.wait_s_sum += wait
             if len(self.stats.waits) < 4096:
                 self.stats.waits.append(wait)
-            self.running_owner = job.owner
+            me = threading.get_ident()
+            self.running[me] = job.owner
             try:
                 result = job.run()
             except BaseException as exc:
@@ -212,7 +225,7 @@ class ModelWorker:
                 self.stats.done += 1
                 job.future.set_result(result)
             finally:
-                self.running_owner = None
+                del self.running[me]
                 self.stats.busy_s += time.monotonic() - t0
 
 
@@ -220,10 +233,10 @@ class StackWorkers:
     """The worker of each shared model: speech recognition, the end-of-turn model, the
     LLM and speech synthesis. Per-session models (VAD, echo canceller) need none."""
 
-    def __init__(self) -> None:
+    def __init__(self, llm_threads: int = 1) -> None:
         self.asr = ModelWorker("asr")
         self.turn = ModelWorker("smart-turn")
-        self.llm = ModelWorker("llm")
+        self.llm = ModelWorker("llm", threads=llm_threads)
         self.tts = ModelWorker("tts")
 
     def all(self) -> dict[str, ModelWorker]:

@@ -42,6 +42,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         idle_timeout_s=float(getattr(args, "idle_timeout", None) or ServerConfig.idle_timeout_s),
         max_session_s=float(getattr(args, "max_session", None) or ServerConfig.max_session_s),
         max_sessions=int(getattr(args, "max_sessions", None) or ServerConfig.max_sessions),
+        drain_s=float(getattr(args, "drain_timeout", None) or ServerConfig.drain_s),
     )
 
 
