@@ -96,6 +96,7 @@ class StreamingASR:
         short_window: bool = True,
         short_min_logprob: float = -0.18,
         recognizer: str = DEFAULT_RECOGNIZER,
+        single_decode_under_s: float | None = None,
         beam_size: int = 1,
     ) -> None:
         from faster_whisper import WhisperModel  # heavy import, only when ASR is used
@@ -132,6 +133,13 @@ class StreamingASR:
             else ShortWindowDecoder(self._quick_model, language)
         )
         self.short_min_logprob = short_min_logprob
+        # tiny.en decodes what it is unsure of on the short window again on the full one.
+        # For a base final of a spoken request (under 6 s) that second decode made no fewer
+        # errors on the tune half and cost ~40 % of the time (docs/bench-quality.md); on a
+        # 10 s passage the short window can drop a sentence, so longer ones keep it
+        if single_decode_under_s is None:
+            single_decode_under_s = 6.0 if language == "en" and final_name == "base" else 0.0
+        self.single_decode_under_s = single_decode_under_s
         self._lock = threading.Lock()
 
     def _prompt(self, prompt: str | None) -> str | None:
@@ -163,7 +171,7 @@ class StreamingASR:
                 # ("uh-huh", "yeah") the full window was no better, and barge-in checks
                 # need the speed; never for a live partial (``quick``).
                 keep = seg.avg_logprob >= self.short_min_logprob or quick
-                keep = keep or audio.size < SAMPLE_RATE
+                keep = keep or audio.size < SAMPLE_RATE * max(1.0, self.single_decode_under_s)
                 if not keep and self.language == "en":
                     # tiny.en: the same greedy decoder on the full window, without
                     # faster-whisper's pipeline around it (330-490 ms instead of 480-770 ms)

@@ -189,6 +189,7 @@ def test_unsure_final_is_decoded_again_on_the_full_window_but_partials_never(
 
         monkeypatch.setattr(decoder, "decode", spy)
     monkeypatch.setattr(asr, "short_min_logprob", 0.0)  # every decode counts as unsure
+    monkeypatch.setattr(asr, "single_decode_under_s", 0.0)  # however short the utterance
     audio = synth("What is the capital of France?")
     final = asr.transcribe(audio)
     assert calls == [False, True] and "france" in final.lower()

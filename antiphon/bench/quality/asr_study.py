@@ -76,9 +76,8 @@ def _load(config: AsrConfig) -> Any:
         recognizer=config.recognizer,
         beam_size=config.beam_size,
         short_window=config.short_window,
+        single_decode_under_s=0.0 if config.redecode else 30.0,
     )
-    if not config.redecode:
-        asr.short_min_logprob = float("-inf")
     asr.transcribe(np.zeros(16000, np.float32))  # warm-up
     return asr
 
