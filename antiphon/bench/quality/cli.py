@@ -20,6 +20,7 @@ from antiphon.bench.quality.links import QualityLink
 from antiphon.models import DEFAULT_LLM, LLM_MODELS
 
 PREVIOUS_DEFAULT_LLM = "qwen0.5b"  # the default before issue 14: reported beside the new one
+MAX_TOKENS = 80  # per reply, in process
 
 
 def register(bench_subparsers: argparse._SubParsersAction) -> None:
@@ -94,7 +95,9 @@ def _cascade(name: str, args: argparse.Namespace) -> tuple[Any, Callable[[], Qua
         raise DataError(f"unknown --llm {name!r}; use some of {', '.join(LLM_MODELS)}")
     fields = {f.name for f in dataclasses.fields(CascadeConfig)}
     extra = {"asr": args.recognizer} if args.recognizer and "asr" in fields else {}
-    stack = CascadeStack(CascadeConfig(llm=name, language=args.language, **extra), progress)
+    # spoken answers are short; the cap only bounds the time a rambling reply keeps an item
+    config = CascadeConfig(llm=name, language=args.language, max_tokens=MAX_TOKENS, **extra)
+    stack = CascadeStack(config, progress)
     if args.recognizer and args.language == "en" and stack.asr.recognizer != args.recognizer:
         from antiphon.cascade.asr import StreamingASR
 
