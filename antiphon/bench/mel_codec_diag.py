@@ -5,6 +5,7 @@ of a features cache (``mel_data.build_cache``) three ways, with STOI and Whisper
 against the turn's script text:
 
 * ``teacher(target mel)``: HiFi-GAN on the true mel (the ceiling of any mel codec);
+* ``student(target mel)``: the codec's student vocoder on the true mel;
 * ``teacher(codec mel)``: HiFi-GAN on the mel the codec decodes from its codes;
 * ``student(codec mel)``: the codec's own output (what the e2e model speaks with).
 """
@@ -41,6 +42,7 @@ def diagnose(codec: MelCodec, features: Path, items: int) -> dict[str, dict[str,
     clips = [c for c in load_cache(features) if c.split != "train"][:items]
     rows: dict[str, list[tuple[float, float]]] = {
         "teacher(target mel)": [],
+        "student(target mel)": [],
         "teacher(codec mel)": [],
         "student(codec mel)": [],
     }
@@ -51,6 +53,10 @@ def diagnose(codec: MelCodec, features: Path, items: int) -> dict[str, dict[str,
         mel = codec.decode_mel(codes)
         out = {
             "teacher(target mel)": (vocoder.render(clip.mel[None])[0, 0].numpy(), VOCODER_RATE),
+            "student(target mel)": (
+                codec.mel_decoder.render(clip.mel[None])[0, 0].numpy(),
+                24_000,
+            ),
             "teacher(codec mel)": (vocoder.render(mel)[0, 0].numpy(), VOCODER_RATE),
             "student(codec mel)": (codec.decode(codes)[0, 0].numpy(), 24_000),
         }
