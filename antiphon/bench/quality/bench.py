@@ -13,7 +13,7 @@ import numpy as np
 from antiphon.bench.quality import data, voices
 from antiphon.bench.quality.data import Item, ToolSet
 from antiphon.bench.quality.links import QualityLink
-from antiphon.bench.quality.runner import Outcome, converse
+from antiphon.bench.quality.runner import WAIT_S, Outcome, converse
 from antiphon.bench.quality.score import answer_found, call_matches, parse_arguments, word_errors
 
 Progress = Callable[[str], None]
@@ -85,13 +85,14 @@ def run_backend(
     spoken: list[Spoken],
     tools: ToolSet,
     progress: Progress,
+    wait_s: float = WAIT_S,
 ) -> list[dict[str, Any]]:
     """Each item is a fresh conversation; English items declare the tool set."""
     rows = []
     t_start = time.monotonic()
     for i, sp in enumerate(spoken):
         declared = list(tools.tools) if sp.item.language == "en" else []
-        got = asyncio.run(converse(make_link(), sp.audio, declared))
+        got = asyncio.run(converse(make_link(), sp.audio, declared, wait_s=wait_s))
         row = score(sp, got, tools)
         rows.append(row)
         verdict = {True: "ok", False: "WRONG", None: ""}[

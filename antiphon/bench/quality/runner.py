@@ -20,8 +20,7 @@ from antiphon.bench.quality.links import AgentText, CallMade, QualityLink, UserT
 
 FRAME = RATE // 50  # 20 ms
 LEAD_IN_S = 0.3  # silence before the user speaks (the session settles)
-WAIT_S = 12.0  # after the end of speech, give up on a reply after this long
-AFTER_CALL_S = 12.0  # after answering a tool call, wait this long for the spoken answer
+WAIT_S = 12.0  # no reply this long after the end of speech (or a call's answer): give up
 VOICE_RMS = 1e-3  # a received chunk this loud is the agent's voice
 
 
@@ -69,8 +68,10 @@ async def converse(
     audio: np.ndarray,
     tools: list[dict[str, Any]],
     answer: Callable[[str, str], str] = tool_output,
+    wait_s: float = WAIT_S,
 ) -> Outcome:
-    """One item: open, speak, wait for the reply (answering tool calls), close."""
+    """One item: open, speak, wait for the reply (answering tool calls), close. No reply
+    within ``wait_s`` of the end of speech (or of a call's answer) ends the item."""
     out = Outcome()
     loop = asyncio.get_running_loop()
     await link.open(tools)
@@ -80,7 +81,7 @@ async def converse(
     pending: dict[str, list[Call]] = {}  # response id -> calls made in it
     texts: list[str] = []
     heard: list[str] = []
-    deadline = speech_end_s + WAIT_S
+    deadline = speech_end_s + wait_s
     finished = False
     try:
         t0 = loop.time()
@@ -108,7 +109,7 @@ async def converse(
                     for call in calls:
                         await link.answer(call.call_id, answer(call.name, call.arguments))
                     if calls:
-                        deadline = t + AFTER_CALL_S
+                        deadline = t + wait_s
                     else:
                         finished = True
                 elif isinstance(item, Note):
