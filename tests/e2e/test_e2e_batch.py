@@ -10,7 +10,7 @@ from antiphon.e2e.batch import BatchedFrameEngine, SlotError
 from antiphon.e2e.stack import FrameEngine
 from antiphon.lm.sampling import SamplingParams
 
-FRAMES = 10
+FRAMES = 6
 
 
 def _user_audio(slot: int, frames: int, fs: int) -> np.ndarray:
@@ -60,13 +60,13 @@ def test_restarting_one_slot_keeps_the_others(tiny_stack) -> None:  # type: igno
     fs, seeds = tiny_stack.frame_size, [5, 6]
     audio = np.stack([_user_audio(i, FRAMES, fs) for i in range(2)], axis=1)
     engine = BatchedFrameEngine(tiny_stack, 2, SamplingParams(seed=0), seeds=seeds)
-    out = [engine.step(frame) for frame in audio[:4]]
+    out = [engine.step(frame) for frame in audio[:3]]
     engine.reset_slot(0, seed=7)  # a new conversation in slot 0, mid-way through slot 1's
-    out += [engine.step(frame) for frame in audio[4:]]
+    out += [engine.step(frame) for frame in audio[3:]]
     tokens1, _ = _alone(tiny_stack, audio[:, 1], 6)
     assert [f[1].text_token for f in out] == tokens1
-    tokens0, _ = _alone(tiny_stack, audio[4:, 0], 7)
-    assert [f[0].text_token for f in out[4:]] == tokens0
+    tokens0, _ = _alone(tiny_stack, audio[3:, 0], 7)
+    assert [f[0].text_token for f in out[3:]] == tokens0
     with pytest.raises(SlotError, match="slot 2 out of range"):
         engine.reset_slot(2)
     assert engine.acquire() == 0 and engine.acquire() == 1
