@@ -40,7 +40,9 @@ class CascadeStack:
         say(
             f"loading speech recognition ({'Whisper base' if cfg.language == 'zh' else 'Whisper tiny.en'})"
         )
-        self.asr = StreamingASR(language=cfg.language, cpu_threads=cfg.asr_threads)
+        self.asr = StreamingASR(
+            language=cfg.language, cpu_threads=cfg.asr_threads, recognizer=cfg.asr
+        )
         say(f"loading language model ({cfg.llm})")
         self.llm = ChatLLM(models.LLM_MODELS[cfg.llm](), n_threads=cfg.llm_threads, n_ctx=cfg.n_ctx)
         say("loading text-to-speech")

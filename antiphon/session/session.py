@@ -30,6 +30,10 @@ AEC_FRAME_MS = 10
 OFF_LOOP_MS = 100
 
 
+# how far the received audio may trail the clock and still be accepted at once as it
+# catches up (see Session._paced)
+MAX_INPUT_LAG_S = 10.0
+
 class Session:
     def __init__(
         self,
@@ -170,7 +174,12 @@ class Session:
         if self.max_input_lead_ms is None:
             return True
         now = self.clock.now()
-        end = max(self._input_end or now, now) + seconds
+        # The audio timeline may fall behind the clock (a pause in sending, or this session
+        # processing its queue late after a slow step) by up to MAX_INPUT_LAG_S and catch up
+        # without refusal: restarting it at `now` whenever it fell behind refused a
+        # real-time client's queued appends as a "lead" once the server had lagged 2 s.
+        start = self._input_end if self._input_end is not None else now
+        end = max(start, now - MAX_INPUT_LAG_S) + seconds
         lead = end - now
         if lead * 1000 > self.max_input_lead_ms:
             self.refused_appends += 1

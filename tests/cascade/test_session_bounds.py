@@ -44,6 +44,21 @@ async def test_audio_ahead_of_real_time_is_refused_and_counted(stack) -> None:  
         assert _codes(_drain(session)) == []
 
 
+async def test_a_session_that_fell_behind_catches_up_without_refusals(stack) -> None:  # type: ignore[no-untyped-def]
+    """A real-time client whose appends this session handles late (a slow step held the
+    loop for 3 s) is not refused when the queued 20 ms appends arrive all at once."""
+    clock = VirtualClock()
+    session = new_session(stack, clock=clock)
+    session.max_input_lead_ms = 2000
+    async with session:
+        await session.send(AppendAudio(np.zeros(RATE // 50, np.float32), RATE))
+        await clock.advance(3.0)  # the client kept sending; nothing was processed
+        for _ in range(150):  # its 3 s of queued 20 ms appends, handled back to back
+            await session.send(AppendAudio(np.zeros(RATE // 50, np.float32), RATE))
+        assert _codes(_drain(session)) == []
+        assert session.refused_appends == 0
+
+
 async def test_manual_buffer_conversation_and_item_limits(stack, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(cascade_brain, "MAX_MANUAL", 2 * RATE)
     monkeypatch.setattr(cascade_brain, "MAX_ITEMS", 5)
