@@ -283,7 +283,9 @@ class CascadeBrain(ClientCommands, OverlapHandling):
             return None  # no words to judge: the acoustic verdict decides alone
         tools = self.tools.schemas()
         prompt = llm_prompt(self.conv, None, [Message("user", text)], tools, self.cfg.language)
-        return await asyncio.to_thread(self.stack.end_of_turn_probability, prompt, tools)
+        return await self.workers.llm.call(
+            self.stack.end_of_turn_probability, prompt, tools, owner=self.session_id
+        )
 
     async def _speculate(self, cand: TurnCandidate) -> None:
         assert cand.asr is not None

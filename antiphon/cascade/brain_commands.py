@@ -13,6 +13,7 @@ import numpy as np
 from antiphon.agent.persona import with_tool_guidance
 from antiphon.cascade.conversation import Conversation, Message
 from antiphon.cascade.responder import ResponsePlan
+from antiphon.cascade.workers import StackWorkers, Urgency
 from antiphon.session.commands import (
     CancelResponse,
     ClearInput,
@@ -54,6 +55,8 @@ class ClientCommands:
     td: TurnDetection | None
     seg: VADSegmenter
     _manual: list[np.ndarray]
+    workers: StackWorkers
+    session_id: str
     _responder: Responder | None
 
     def _agent_active(self) -> bool:  # provided by CascadeBrain
@@ -165,7 +168,11 @@ class ClientCommands:
         if (self.conv.instructions, tuple(self.tools.schemas())) != prompt_before:
             # a new system prompt or tool set: evaluate it now, not at the first turn
             # (~600 tokens with a few tools: seconds on 2 cores)
-            self._track(asyncio.to_thread(self._warm_prompt))
+            self._track(
+                self.workers.llm.call(
+                    self._warm_prompt, urgency=Urgency.SOON, owner=self.session_id
+                )
+            )
 
     def _warm_prompt(self) -> None:
         tools = self.tools.schemas()

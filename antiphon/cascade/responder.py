@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from antiphon.audio.io import resample
 from antiphon.cascade.conversation import Conversation, Message, heard_text
 from antiphon.cascade.phrases import PhraseChunker
 from antiphon.cascade.stack import CascadeStack, SessionTools
+from antiphon.cascade.workers import Urgency, workers_of
 from antiphon.session.brain import BrainContext
 from antiphon.session.commands import SpeakingStyle, Tool, ToolChoice
 from antiphon.session.events import (
@@ -88,6 +90,7 @@ class Responder:
             plan,
         )
         self.tools = tools
+        self.workers = workers_of(stack)
         self.response_id = "resp_" + uuid.uuid4().hex[:12]
         self.item_id = "item_" + uuid.uuid4().hex[:12]
         self.gate = asyncio.Event()
@@ -169,7 +172,12 @@ class Responder:
             raise
         except Exception as exc:  # a broken stage ends this response, not the session
             self.generated.set()
-            await self._emit(ErrorEvent("response_failed", f"response failed: {exc}"))
+            code = getattr(exc, "code", None)  # e.g. RemoteLLMError: llm_unavailable, llm_timeout
+            await self._emit(
+                ErrorEvent(
+                    code if isinstance(code, str) else "response_failed", f"response failed: {exc}"
+                )
+            )
             await self.gate.wait()  # a failed speculation that is dropped says nothing
             await self._finish("failed", str(exc))
 
@@ -249,8 +257,18 @@ class Responder:
         first = not self._spoken
         if first:
             self._llm_may_run.clear()
+        # the first phrase is urgent (the user waits in silence); a later one is due when
+        # the audio already made for this response runs out
+        ahead_s = max(0.0, self._audio_ms - self.ctx.heard_ms(self.response_id)) / 1000.0
         try:
-            audio = await asyncio.to_thread(self.stack.synthesize, phrase, style)
+            audio = await self.workers.tts.call(
+                self.stack.synthesize,
+                phrase,
+                style,
+                urgency=Urgency.NOW if first else Urgency.SOON,
+                deadline=time.monotonic() + (0.0 if first else ahead_s),
+                owner=self.response_id,
+            )
         finally:
             self._llm_may_run.set()
         if self._cancel.is_set():
@@ -318,35 +336,33 @@ class Responder:
         self, extra: list[Message], tool_choice: ToolChoice
     ) -> ToolCallRequest | MalformedToolCall | None:
         """One LLM pass: speak its text as it streams; stop at the first tool call."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[str | None] = asyncio.Queue()
         tools = self.tools.schemas()
         messages = llm_prompt(
             self.conv, self.plan.instructions, extra, tools, self.stack.config.language
         )
         stop = threading.Event()  # this pass only; self._cancel stops the whole response
 
-        def produce() -> None:
-            try:
-                for piece in self.stack.llm_stream(
-                    messages,
-                    tools,
-                    lambda: stop.is_set() or self._cancel.is_set(),
-                    tool_choice,
-                ):
-                    loop.call_soon_threadsafe(queue.put_nowait, piece)
-                    # while the first phrase is synthesized the LLM waits: on 2 cores the
-                    # first audio comes sooner when TTS has the CPU to itself
-                    self._llm_may_run.wait()
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
-
-        worker = loop.run_in_executor(None, produce)
+        # the LLM runs on its worker's thread; between two pieces it waits (there, never in
+        # a shared pool) while the first phrase is synthesized: on 2 cores the first audio
+        # comes sooner when TTS has the CPU to itself
+        pieces = self.workers.llm.stream(
+            lambda: self.stack.llm_stream(
+                messages,
+                tools,
+                lambda: stop.is_set() or self._cancel.is_set(),
+                tool_choice,
+            ),
+            stop,
+            urgency=Urgency.NOW if not self._spoken else Urgency.SOON,
+            owner=self.response_id,
+            # (not while other sessions wait for the LLM: their first words come first)
+            between=lambda: self._llm_may_run.wait(0.0 if self.workers.llm.depth() else 2.0),
+        )
         parser = ToolCallParser()
         chunker = PhraseChunker(first_words=self.stack.config.first_phrase_words)
         found: ToolCallRequest | MalformedToolCall | None = None
         try:
-            while (piece := await queue.get()) is not None:
+            async for piece in pieces:
                 self._mark("llm_first_token_ms")
                 found = await self._consume(parser.feed(piece), chunker, found)
                 if parser.calling and not self._spoken:
@@ -361,7 +377,7 @@ class Responder:
             self._raw_text += parser.text
         finally:
             stop.set()
-            await asyncio.shield(worker)
+            await pieces.aclose()  # withdraws the pass if it has not started
         return found
 
     async def _consume(

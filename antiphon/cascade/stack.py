@@ -1,6 +1,7 @@
 """The loaded models of the cascade, shared by every session of a process, and the
-per-session tool set. Models load once; each is guarded by a lock because a model
-instance serves one call at a time (sessions take turns)."""
+per-session tool set. Models load once; each is owned by one worker thread
+(``self.workers``, cascade/workers.py) that runs every session's calls to it in priority
+order; the locks only guard the few calls made outside the workers (start-up)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from antiphon import models
 from antiphon.agent import persona
 from antiphon.agent.builtin_tools import DemoTools
 from antiphon.agent.style_requests import acknowledgement, detect_style_request
+from antiphon.audio.io import resample
 from antiphon.cascade import zh_tts
 from antiphon.cascade.asr import StreamingASR
 from antiphon.cascade.config import CascadeConfig
 from antiphon.cascade.llm import ChatLLM, Message
+from antiphon.cascade.remote_llm import RemoteChatLLM
 from antiphon.cascade.smart_turn import SmartTurn
 from antiphon.cascade.tts import EspeakTTS, PiperTTS
 from antiphon.cascade.vad import SileroVAD
+from antiphon.cascade.workers import StackWorkers
 from antiphon.cascade.zh_tts import ZhttsTTS
 from antiphon.session.commands import SpeakingStyle, Tool, ToolChoice
 
@@ -43,8 +47,12 @@ class CascadeStack:
         self.asr = StreamingASR(
             language=cfg.language, cpu_threads=cfg.asr_threads, recognizer=cfg.asr
         )
-        say(f"loading language model ({cfg.llm})")
-        self.llm = ChatLLM(models.LLM_MODELS[cfg.llm](), n_threads=cfg.llm_threads, n_ctx=cfg.n_ctx)
+        say(f"loading language model ({cfg.llm_url or cfg.llm})")
+        self.llm: ChatLLM | RemoteChatLLM = (
+            RemoteChatLLM(cfg.llm_url, model=cfg.llm_model)
+            if cfg.llm_url
+            else ChatLLM(models.LLM_MODELS[cfg.llm](), n_threads=cfg.llm_threads, n_ctx=cfg.n_ctx)
+        )
         say("loading text-to-speech")
         self.tts: PiperTTS | EspeakTTS | ZhttsTTS = self._load_tts(cfg)
         self.tts_rate = self.tts.sample_rate
@@ -54,17 +62,30 @@ class CascadeStack:
             threading.Lock(),
             threading.Lock(),
         )
+        # a remote engine serves several streams at once (its slots batch them); one local
+        # llama.cpp context serves one
+        self.workers = StackWorkers(llm_threads=cfg.llm_parallel if cfg.llm_url else 1)
         say("warming up")
         # the prompt most sessions start with: the demo tools only where every session has them
         demo = DemoTools().registry.schemas() if cfg.demo_tools == "on" else []
         system = self.default_instructions()
-        self.llm.warmup(
-            persona.with_tool_guidance(system, cfg.language) if demo else system, tools=demo
-        )
-        self.synthesize("Hello.", SpeakingStyle())
-        self.transcribe(np.zeros(16000, dtype=np.float32))
+        self._warm_up(persona.with_tool_guidance(system, cfg.language) if demo else system, demo)
         self.load_seconds = time.monotonic() - t0
         say(f"models ready in {self.load_seconds:.1f} s")
+
+    def _warm_up(self, system: str, tools: list[Tool]) -> None:
+        """Every stage once with real input, on the thread that runs it in a session: the
+        first question after start should cost what later ones cost (first-run graph
+        optimisation, the short and the full recognition window, smart-turn, sampling)."""
+        w = self.workers
+        w.llm.submit(lambda: self.llm.warmup(system, tools=tools)).result()
+        speech = w.tts.submit(
+            lambda: self.synthesize("Hello, what time is it?", SpeakingStyle())
+        ).result()
+        speech16k = resample(speech, self.tts_rate, 16000)
+        w.asr.submit(lambda: self.transcribe(speech16k, quick=True)).result()
+        w.asr.submit(lambda: self.transcribe(speech16k)).result()
+        w.turn.submit(lambda: self.complete_probability(speech16k)).result()
 
     @staticmethod
     def _load_tts(cfg: CascadeConfig) -> PiperTTS | EspeakTTS | ZhttsTTS:
@@ -117,8 +138,14 @@ class CascadeStack:
         with self._llm_lock:
             self.llm.warmup(system, tools)
 
-    def end_of_turn_probability(self, messages: list[Message], tools: Sequence[Tool]) -> float:
-        """The chat model's probability that the user's turn ends after their words."""
+    def end_of_turn_probability(
+        self, messages: list[Message], tools: Sequence[Tool]
+    ) -> float | None:
+        """The chat model's probability that the user's turn ends after their words (None
+        from a remote engine: the chat API gives no next-token probabilities, so the
+        acoustic verdict decides alone)."""
+        if isinstance(self.llm, RemoteChatLLM):
+            return None
         with self._llm_lock:
             return self.llm.end_of_turn_probability(messages, tools)
 
