@@ -21,6 +21,12 @@ def _cascade_args(p: argparse.ArgumentParser, demo_tools: str = "ask") -> None:
     )
     p.add_argument("--language", choices=["en", "zh"], default="en")
     p.add_argument("--instructions", help="system instructions (persona)")
+    p.add_argument(
+        "--llm-url",
+        help="an OpenAI-compatible chat endpoint for the LLM stage instead of the local model "
+        "(e.g. http://127.0.0.1:8080/v1: vLLM, SGLang, llama.cpp's server, Ollama)",
+    )
+    p.add_argument("--llm-model", default="default", help="the model name sent to --llm-url")
 
 
 def _lazy(module: str, fn: str = "main") -> Callable[[argparse.Namespace], int]:
@@ -70,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-session", type=float, help="close a session after this many seconds")
     p.add_argument("--max-sessions", type=int, help="refuse connections beyond this many sessions")
+    p.add_argument(
+        "--drain-timeout",
+        type=float,
+        help="on SIGTERM, let live sessions finish for up to this many seconds (default 30)",
+    )
     p.add_argument(
         "--webrtc-host",
         action="append",
@@ -121,8 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_lazy("antiphon.bench.latency"))
     p = bench.add_parser("load", help="concurrent real-time sessions one machine sustains")
     _cascade_args(p)
-    p.add_argument("--max-sessions", type=int, default=8, help="stop the ramp here")
-    p.add_argument("--turns", type=int, default=2, help="spoken turns per session per step")
+    p.add_argument("--levels", default="1,2,4,8,16", help="numbers of sessions to run")
+    p.add_argument("--gap", type=float, default=3.0, help="staggered: mean gap between arrivals, s")
+    p.add_argument("--disconnects", type=int, default=200, help="abrupt disconnects (0: skip)")
+    p.add_argument("--no-flood", action="store_true", help="skip the flooding-client scenario")
+    p.add_argument("--timeout", type=float, default=60.0, help="per question, seconds")
     p.add_argument("--json", help="also write the figures as JSON here")
     p.set_defaults(func=_lazy("antiphon.bench.load"))
     p = bench.add_parser("chinese", help="CER of a Chinese TTS → ASR round trip")
