@@ -1,7 +1,7 @@
 """`antiphon bench tool-judge`: how well the chat model's yes/no judgement separates tool
 requests from plain questions and remarks, in text, on one split of the quality data.
 
-For every item it records the judge's P(yes) (agent/tool_judge.py) with the quality
+For every item it records the judge's P(tool) (agent/tool_judge.py) with the quality
 bench's declared tools, then prints, per candidate threshold, the false-call rate on
 plain utterances (general knowledge + remarks with tool words) and the recall on tool
 requests. The shipped threshold (``ChatLLM.tool_threshold``) is chosen on the tune split
@@ -39,7 +39,7 @@ def judge_scores(llm_name: str, split: str, threads: int) -> list[dict[str, obje
                     "id": item.id,
                     "kind": kind,
                     "text": item.text,
-                    "p_yes": round(p, 4),
+                    "p_tool": round(p, 4),
                     "ms": round((time.perf_counter() - t0) * 1000),
                 }
             )
@@ -47,8 +47,8 @@ def judge_scores(llm_name: str, split: str, threads: int) -> list[dict[str, obje
 
 
 def table(rows: list[dict[str, object]]) -> str:
-    calls = [float(r["p_yes"]) for r in rows if r["kind"] == "tools"]  # type: ignore[arg-type]
-    plain = [float(r["p_yes"]) for r in rows if r["kind"] != "tools"]  # type: ignore[arg-type]
+    calls = [float(r["p_tool"]) for r in rows if r["kind"] == "tools"]  # type: ignore[arg-type]
+    plain = [float(r["p_tool"]) for r in rows if r["kind"] != "tools"]  # type: ignore[arg-type]
     lines = [
         f"{len(calls)} tool requests, {len(plain)} plain utterances",
         "| threshold | tool recall | false calls on plain |",
@@ -68,10 +68,10 @@ def main(args: argparse.Namespace) -> int:
     print(f"judge time per utterance: p50 {ms[len(ms) // 2]} ms (threads={args.threads})")
     worst = sorted(
         rows,
-        key=lambda r: -float(r["p_yes"]) if r["kind"] != "tools" else float(r["p_yes"]),  # type: ignore[arg-type]
+        key=lambda r: -float(r["p_tool"]) if r["kind"] != "tools" else float(r["p_tool"]),  # type: ignore[arg-type]
     )[:8]
     for r in worst:
-        print(f"  hardest: {r['kind']:7s} p={r['p_yes']:.2f} {r['text']!r}")
+        print(f"  hardest: {r['kind']:7s} p={r['p_tool']:.2f} {r['text']!r}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1, ensure_ascii=False))
     return 0
@@ -84,5 +84,5 @@ def register(bench: argparse._SubParsersAction) -> None:
     p.add_argument("--llm", choices=list(LLM_MODELS), default=DEFAULT_LLM)
     p.add_argument("--split", choices=["tune", "test", "all"], default="test")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--json", help="also write every item's P(yes) here")
+    p.add_argument("--json", help="also write every item's P(tool) here")
     p.set_defaults(func=main)

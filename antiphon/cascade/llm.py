@@ -30,7 +30,7 @@ from typing import Any
 
 from antiphon.agent.chatml import DEFAULT_SYSTEM, IM_END, IM_START, Message, Role, render_chatml
 from antiphon.agent.tool_grammar import tool_call_grammar
-from antiphon.agent.tool_judge import NO_WORDS, YES_WORDS, judge_messages
+from antiphon.agent.tool_judge import NONE_WORDS, judge_messages
 from antiphon.agent.toolcall import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_json
 from antiphon.cascade.side_context import SideContext
 from antiphon.session.commands import ForcedTool, Tool, ToolChoice
@@ -122,7 +122,7 @@ class ChatLLM:
         n_ctx: int = 4096,
         n_batch: int = 256,
         seed: int = 1234,
-        tool_threshold: float = 0.5,
+        tool_threshold: float = 0.85,
     ) -> None:
         from llama_cpp import Llama
 
@@ -161,9 +161,8 @@ class ChatLLM:
         self._lock = threading.Lock()
         self._judge: SideContext | None = None  # the tool judge's context, made on first use
         self.judge_ctx = 2048
-        self._yes_ids: set[int] = set()
-        self._no_ids: set[int] = set()
-        # a reply with tools is a call when the judge's P(yes) reaches this (tuned on the
+        self._none_ids: set[int] = set()
+        # a reply with tools is a call when the judge's P(tool) reaches this (0.85: tuned on the
         # tuning half of `antiphon bench quality`)
         self.tool_threshold = tool_threshold
         self.last_tool_probability: float | None = None
@@ -274,22 +273,19 @@ class ChatLLM:
 
     # --- does the user's message need a tool? ----------------------------------------------
     def tool_probability(self, user_text: str, tools: Sequence[Tool]) -> float:
-        """The model's P(yes) to "must the assistant use one of these tools?" for the
-        user's message (agent/tool_judge.py)."""
+        """The model's probability that the user's message needs one of ``tools``: 1 -
+        P(it answers "none" to "which tool does the message need?") (agent/tool_judge.py)."""
         with self._lock:
             return float(self._thread.submit(self._p_tool_locked, user_text, tools).result())
 
     def _p_tool_locked(self, user_text: str, tools: Sequence[Tool]) -> float:
         if self._judge is None:  # a second context on the same weights: its own KV cache
             self._judge = SideContext(self._llm, self.judge_ctx)
-            self._yes_ids = {i for w in YES_WORDS for i in self.tokenize(w)[:1]}
-            self._no_ids = {i for w in NO_WORDS for i in self.tokenize(w)[:1]}
+            self._none_ids = {i for w in NONE_WORDS for i in self.tokenize(w)[:1]}
         text = render_chatml(judge_messages(user_text, tools), (), self.default_system)
         tokens = self.tokenize(text)[-(self.judge_ctx - 1) :]
         probs = self._judge.next_token_probs(tokens)
-        yes = sum(float(probs[i]) for i in self._yes_ids)
-        no = sum(float(probs[i]) for i in self._no_ids)
-        return yes / (yes + no) if yes + no > 0 else 0.0
+        return 1.0 - sum(float(probs[i]) for i in self._none_ids)
 
     # --- generation -------------------------------------------------------------------
     def stream(
