@@ -170,10 +170,12 @@ def main(args: argparse.Namespace) -> int:
                 else:
                     turns = asyncio.run(staggered(url, qs, n, gap_s, timeout_s))
                 rows.append(summary(turns, scenario, n))
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # partial results
                 time.sleep(1.0)
         if not getattr(args, "no_flood", False):
             print("flooding client ...", file=sys.stderr, flush=True)
             extra.append(asyncio.run(flooded(url, qs[1], timeout_s)))
+            print(json.dumps(extra[-1]), file=sys.stderr, flush=True)
         if count:
             print(f"{count} abrupt disconnects ...", file=sys.stderr, flush=True)
             extra.append(asyncio.run(disconnects(url, srv, qs[2], count, timeout_s)))

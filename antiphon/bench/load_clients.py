@@ -69,20 +69,21 @@ async def talk(url: str, question: np.ndarray, start_at: float, timeout_s: float
         return turn
     try:
         await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-        stream = np.concatenate(
-            [np.zeros(RATE // 5, np.float32), question, np.zeros(RATE * 2, np.float32)]
-        )
+        stream = np.concatenate([np.zeros(RATE // 5, np.float32), question])
         t0 = time.monotonic()
         speech_end = t0 + (RATE // 5) / RATE + voiced_end(question, RATE)
 
         async def send() -> None:
-            for i in range(0, len(stream), CHUNK):
+            # a microphone: the question, then silence until the answer is over (the end of
+            # the turn is decided on incoming audio)
+            silence, i = np.zeros(CHUNK, np.float32), 0
+            while True:
+                chunk = stream[i : i + CHUNK] if i < len(stream) else silence
                 await ws.send(
-                    json.dumps(
-                        {"type": "input_audio_buffer.append", "audio": _b64(stream[i : i + CHUNK])}
-                    )
+                    json.dumps({"type": "input_audio_buffer.append", "audio": _b64(chunk)})
                 )
-                await asyncio.sleep(max(0.0, t0 + (i + CHUNK) / RATE - time.monotonic()))
+                i += CHUNK
+                await asyncio.sleep(max(0.0, t0 + i / RATE - time.monotonic()))
 
         sender = asyncio.create_task(send())
         play_start: float | None = None

@@ -284,7 +284,11 @@ class CascadeBrain(ClientCommands, OverlapHandling):
         tools = self.tools.schemas()
         prompt = llm_prompt(self.conv, None, [Message("user", text)], tools, self.cfg.language)
         return await self.workers.llm.call(
-            self.stack.end_of_turn_probability, prompt, tools, owner=self.session_id
+            self.stack.end_of_turn_probability,
+            prompt,
+            tools,
+            urgency=Urgency.GATE,  # ahead of reply passes: every session's turn waits on it
+            owner=self.session_id,
         )
 
     async def _speculate(self, cand: TurnCandidate) -> None:

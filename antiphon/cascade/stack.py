@@ -5,6 +5,7 @@ order; the locks only guard the few calls made outside the workers (start-up).""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +21,7 @@ from antiphon.cascade import zh_tts
 from antiphon.cascade.asr import StreamingASR
 from antiphon.cascade.config import CascadeConfig
 from antiphon.cascade.llm import ChatLLM, Message
-from antiphon.cascade.remote_llm import RemoteChatLLM
+from antiphon.cascade.remote_llm import RemoteChatLLM, RemoteLLMError
 from antiphon.cascade.smart_turn import SmartTurn
 from antiphon.cascade.tts import EspeakTTS, PiperTTS
 from antiphon.cascade.vad import SileroVAD
@@ -29,6 +30,7 @@ from antiphon.cascade.zh_tts import ZhttsTTS
 from antiphon.session.commands import SpeakingStyle, Tool, ToolChoice
 
 Progress = Callable[[str], None]
+log = logging.getLogger("antiphon.cascade")
 
 
 class CascadeStack:
@@ -78,7 +80,10 @@ class CascadeStack:
         first question after start should cost what later ones cost (first-run graph
         optimisation, the short and the full recognition window, smart-turn, sampling)."""
         w = self.workers
-        w.llm.submit(lambda: self.llm.warmup(system, tools=tools)).result()
+        try:
+            w.llm.submit(lambda: self.llm.warmup(system, tools=tools)).result()
+        except RemoteLLMError as exc:  # the engine may come up after us: sessions say so
+            log.warning("LLM endpoint not ready at start-up: %s", exc)
         speech = w.tts.submit(
             lambda: self.synthesize("Hello, what time is it?", SpeakingStyle())
         ).result()

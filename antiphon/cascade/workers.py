@@ -35,9 +35,10 @@ T = TypeVar("T")
 class Urgency(IntEnum):
     """Lower runs first."""
 
-    NOW = 0  # someone is waiting in silence: final transcript, first phrase, overlap check
-    SOON = 1  # due when the audio ahead of it runs out: later phrases, follow-up passes
-    BACKGROUND = 2  # nice to have: live partial transcripts
+    GATE = 0  # decides whether a turn has ended: the words' end-of-turn verdict
+    NOW = 1  # someone is waiting in silence: final transcript, first phrase, overlap check
+    SOON = 2  # due when the audio ahead of it runs out: later phrases, follow-up passes
+    BACKGROUND = 3  # nice to have: live partial transcripts
 
 
 @dataclass(order=True)

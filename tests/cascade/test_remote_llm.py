@@ -159,3 +159,36 @@ def test_tool_call_markup_keeps_malformed_arguments_for_the_parser() -> None:
     items = [*parser.feed(tool_call_text("get_time", '{"city": ')), *parser.finish()]
     assert not any(isinstance(i, ToolCallRequest) for i in items)
     assert any(not isinstance(i, str) for i in items)  # reported as malformed, not spoken
+
+
+async def test_a_session_whose_llm_endpoint_is_down_gets_a_specific_error_and_lives(
+    stack, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from antiphon.apps.factory import new_session
+    from antiphon.session.clock import VirtualClock
+    from antiphon.session.commands import CreateResponse, UserText
+    from antiphon.session.events import ErrorEvent, ResponseDone
+
+    async def ask(session) -> list:  # type: ignore[no-untyped-def,type-arg]
+        await session.send(UserText("What is the capital of France?"))
+        await session.send(CreateResponse())
+        await session.settle()
+        for _ in range(200):  # let the (virtual) playback finish
+            await session.clock.advance(0.1)
+        out = []
+        while (ev := session.next_event_nowait()) is not None:
+            out.append(ev)
+        return out
+
+    down = RemoteChatLLM(f"http://127.0.0.1:{_free_port()}/v1", connect_timeout_s=1.0)
+    async with new_session(stack, clock=VirtualClock()) as session:
+        with monkeypatch.context() as m:
+            m.setattr(stack, "llm", down)
+            events = await ask(session)
+        codes = [e.code for e in events if isinstance(e, ErrorEvent)]
+        assert codes == ["llm_unavailable"]
+        assert [e.status for e in events if isinstance(e, ResponseDone)] == ["failed"]
+        # the same session answers once the LLM is back
+        events = await ask(session)
+        done = [e for e in events if isinstance(e, ResponseDone)]
+        assert done and done[-1].status == "completed" and done[-1].text

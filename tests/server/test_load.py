@@ -38,7 +38,7 @@ def questions(stack) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
 async def test_eight_simultaneous_talkers_are_all_answered(cascade_server, questions) -> None:  # type: ignore[no-untyped-def]
     url = cascade_server.ws_url + "/v1/realtime"
     start = time.monotonic() + 1.0
-    turns = await asyncio.gather(*(talk(url, q, start, timeout_s=150.0) for q in questions))
+    turns = await asyncio.gather(*(talk(url, q, start, timeout_s=240.0) for q in questions))
     assert [t.refused for t in turns] == [None] * 8
     assert [t.answered for t in turns] == [True] * 8, [(t.errors, t.answer) for t in turns]
     assert all(t.answer.strip() for t in turns)
