@@ -83,11 +83,14 @@ class EndOfTurnRule:
     ``unsure_ms`` when in between, the session's ``max_silence_ms`` when likely unfinished
     (a mid-sentence pause) or while nothing is known."""
 
+    # chosen on bench duplex's tuning seed 6 (20 questions, 28 mid-clause pauses, offline:
+    # `python -m antiphon.bench.duplex.eot_verdicts`): 1 of 20 paused sentences cut, 13 of
+    # 20 complete questions at 350 ms; seed 11 is the held-out check (docs/bench-duplex.md)
     min_ms: int = 350
     unsure_ms: int = 800
     complete: float = 0.5
-    unsure: float = 0.2
-    words_weight: float = 0.5
+    unsure: float = 0.4
+    words_weight: float = 0.6
 
     def wait_ms(self, td: TurnDetection, verdict: TurnVerdict) -> float:
         p = verdict.probability(self.words_weight)
