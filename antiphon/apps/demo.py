@@ -15,7 +15,7 @@ from antiphon.apps.transcript import describe
 from antiphon.audio.io import resample, write_wav
 from antiphon.cascade.stack import CascadeStack
 from antiphon.session.clock import RealClock, VirtualClock
-from antiphon.session.commands import SpeakingStyle
+from antiphon.session.commands import Configure, SpeakingStyle
 from antiphon.session.events import Event
 from antiphon.session.scripted import Recording, Utterance, run_script
 
@@ -60,6 +60,9 @@ async def converse(
             print(line, flush=True)
 
     async with new_session(stack, clock=clock, echo_cancel=echo_cancel) as session:
+        # the demo shows the built-in tools, whatever the stack's default policy (an
+        # operator's "off" still wins)
+        await session.send(Configure(demo_tools=True))
         return await run_script(session, user_utterances(stack, lines), on_event=show)
 
 

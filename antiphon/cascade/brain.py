@@ -45,7 +45,9 @@ CHUNK = SileroVAD.CHUNK
 CHUNK_MS = CHUNK * 1000 // 16000
 LONG_TURN = 15 * 16000  # longer turns get no partials or speculation, one decode at the end
 # Bounds on what one session holds (16 kHz float32: 1 s = 64 kB)
-MAX_TURN = 30 * 16000  # a turn this long is ended and transcribed (Whisper's window)
+# a turn this long is ended and transcribed: it bounds a session's audio (7.7 MB) while a
+# one-minute monologue is still heard out as one turn (faster-whisper decodes it in windows)
+MAX_TURN = 120 * 16000
 MAX_MANUAL = 120 * 16000  # uncommitted audio with turn detection off
 MAX_ITEMS = 200  # conversation items; the oldest are dropped beyond it
 

@@ -312,7 +312,9 @@ class Calls:
         if not authorized(request, self.ctx.config.api_key):
             return CallError(401, "invalid_api_key", "missing or wrong API key").response()
         call_id = request.path_params["call_id"]
-        conn = self.live.get(call_id)
+        # gone from the table at once: a second hangup is 404 even while the call's task is
+        # still shutting down
+        conn = self.live.pop(call_id, None)
         if conn is None:
             return CallError(
                 404, "call_not_found", f"no live call {call_id!r}", "call_id"
