@@ -25,9 +25,12 @@ USER_VOICE = SpeakingStyle()
 
 SCRIPT_EN: list[tuple[str, str, float]] = [
     ("What is the capital of France?", "after_agent", 0.0),
-    ("Please turn on the lights in the kitchen.", "after_agent", 0.0),
-    ("Tell me a long story about a brave little dragon.", "after_agent", 0.0),
+    # a long answer for the barge-in to cut. Not the dragon story: Whisper base hears "Tell
+    # me *the* long story ...", and the 1.5B model with tools declared answers that with
+    # "I'm sorry, but I can't assist with that." (2026-12-06)
+    ("Tell me all about the history of Rome.", "after_agent", 0.0),
     ("Wait, stop. What time is it now?", "agent_speaking", 2.5),
+    ("Please turn on the lights in the kitchen.", "after_agent", 0.0),
     ("Please speak slower.", "after_agent", 0.0),
     ("Thank you, that is all.", "after_agent", 0.0),
 ]

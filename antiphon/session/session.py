@@ -34,6 +34,7 @@ OFF_LOOP_MS = 100
 # catches up (see Session._paced)
 MAX_INPUT_LAG_S = 10.0
 
+
 class Session:
     def __init__(
         self,
