@@ -16,7 +16,8 @@ import numpy as np
 
 from antiphon.audio.frames import Framer
 from antiphon.cascade.asr import IncrementalTranscriber
-from antiphon.cascade.brain_commands import ClientCommands
+from antiphon.cascade.brain_bounds import MAX_TURN, SessionBounds
+from antiphon.cascade.brain_commands import ClientCommands, new_item_id
 from antiphon.cascade.brain_overlap import OverlapHandling
 from antiphon.cascade.conversation import Conversation, Message
 from antiphon.cascade.overlap import OverlapWatcher, chunk_db
@@ -44,19 +45,9 @@ log = logging.getLogger("antiphon.cascade")
 CHUNK = SileroVAD.CHUNK
 CHUNK_MS = CHUNK * 1000 // 16000
 LONG_TURN = 15 * 16000  # longer turns get no partials or speculation, one decode at the end
-# Bounds on what one session holds (16 kHz float32: 1 s = 64 kB)
-# a turn this long is ended and transcribed: it bounds a session's audio (7.7 MB) while a
-# one-minute monologue is still heard out as one turn (faster-whisper decodes it in windows)
-MAX_TURN = 120 * 16000
-MAX_MANUAL = 120 * 16000  # uncommitted audio with turn detection off
-MAX_ITEMS = 200  # conversation items; the oldest are dropped beyond it
 
 
-def _new_item() -> str:
-    return "item_" + uuid.uuid4().hex[:12]
-
-
-class CascadeBrain(ClientCommands, OverlapHandling):
+class CascadeBrain(SessionBounds, ClientCommands, OverlapHandling):
     input_rate = 16000
 
     def __init__(self, stack: CascadeStack, instructions: str | None = None) -> None:
@@ -127,30 +118,6 @@ class CascadeBrain(ClientCommands, OverlapHandling):
         for job in list(self._jobs):
             job.cancel()
 
-    async def _watch_input(self) -> None:
-        """A client that stops sending in the middle of a turn: end the turn with what came."""
-        while True:
-            await self.ctx.clock.sleep(0.25)
-            idle = self.ctx.clock.now() - self._last_audio_t
-            if (
-                self._user_item is None
-                or idle < self.cfg.input_stall_s
-                or self._candidate is not None
-            ):
-                continue
-            await self.ctx.emit(
-                ErrorEvent(
-                    "input_audio_stalled",
-                    f"no input audio for {idle:.1f} s in the middle of the user's turn; "
-                    "the turn was ended with the audio received so far",
-                )
-            )
-            self._start_candidate()
-            self.seg.reset()
-            assert self._candidate is not None
-            self._candidate.committed = True
-            self._track(self._commit_turn(self._candidate))
-
     # ---- configuration -------------------------------------------------------------------
     # ---- per-chunk turn logic --------------------------------------------------------------
     async def _on_chunk(self, chunk: np.ndarray) -> None:
@@ -212,7 +179,7 @@ class CascadeBrain(ClientCommands, OverlapHandling):
             self._track(self._commit_turn(cand))
 
     def _open_turn(self, start_ms: int) -> None:
-        self._user_item = _new_item()
+        self._user_item = new_item_id()
         self._turn = self._recent.snapshot()
         self._turn_levels = [chunk_db(c) for c in self._heard.snapshot()[-3:]]
         self._partial_from = 0
@@ -320,7 +287,7 @@ class CascadeBrain(ClientCommands, OverlapHandling):
             await r.cancel_silently()
 
     async def _commit_turn(self, cand: TurnCandidate) -> None:
-        item = self._user_item or _new_item()
+        item = self._user_item or new_item_id()
         eot_t = self.ctx.clock.now()
         await self.ctx.emit(UserSpeechStopped(cand.speech_end_ms, item))
         if cand.asr is None:
@@ -364,53 +331,6 @@ class CascadeBrain(ClientCommands, OverlapHandling):
             r.open_gate(metrics)
         else:
             self._respond(ResponsePlan(), cand.speech_end_t, metrics)
-
-    # ---- bounds ---------------------------------------------------------------------------------
-    async def _buffer_manual(self, chunk: np.ndarray) -> None:
-        if self._manual_n + len(chunk) > MAX_MANUAL:
-            if not self._manual_full:  # say it once per full buffer
-                self._manual_full = True
-                await self.ctx.emit(
-                    ErrorEvent(
-                        "input_audio_buffer_full",
-                        f"the input audio buffer holds its maximum of {MAX_MANUAL // 16000} s; "
-                        "audio after it is dropped until you commit or clear the buffer",
-                    )
-                )
-            return
-        self._manual.append(chunk)
-        self._manual_n += len(chunk)
-
-    def _clear_manual(self) -> None:
-        self._manual.clear()
-        self._manual_n = 0
-        self._manual_full = False
-
-    async def _cut_long_turn(self) -> None:
-        """An hour-long turn must not hold an hour of audio: end it at MAX_TURN and
-        transcribe it; the speech that follows opens the next turn."""
-        await self.ctx.emit(
-            ErrorEvent(
-                "turn_too_long",
-                f"the user's turn reached {MAX_TURN // 16000} s; it was ended and transcribed, "
-                "and speech after it starts a new turn",
-            )
-        )
-        self._start_candidate()
-        self.seg.reset()
-        assert self._candidate is not None
-        self._candidate.committed = True
-        self._track(self._commit_turn(self._candidate))
-
-    async def _trim_conversation(self) -> None:
-        for item_id in self.conv.drop_oldest(MAX_ITEMS):
-            await self.ctx.emit(
-                ErrorEvent(
-                    "conversation_item_dropped",
-                    f"conversation item {item_id} was dropped: a session keeps at most "
-                    f"{MAX_ITEMS} items",
-                )
-            )
 
     # ---- model calls ------------------------------------------------------------------------
     async def _transcribe(self, audio: np.ndarray) -> str:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 MAX_ITEM_CHARS = 32_000  # one conversation item (text the client adds)
 
 
-def _new_item() -> str:
+def new_item_id() -> str:
     return "item_" + uuid.uuid4().hex[:12]
 
 
@@ -108,7 +108,7 @@ class ClientCommands:
                     f"a conversation item of {len(command.text)} characters exceeds the limit "
                     f"of {MAX_ITEM_CHARS}; send shorter text"
                 )
-            self.conv.add(Message("user", command.text), command.item_id or _new_item())
+            self.conv.add(Message("user", command.text), command.item_id or new_item_id())
             await self._trim_conversation()
         elif isinstance(command, DeleteItem):
             self.conv.delete(command.item_id)
@@ -186,7 +186,7 @@ class ClientCommands:
         self._clear_manual()
         if not len(audio):
             raise ValueError("input audio buffer is empty; append audio before committing")
-        item = _new_item()
+        item = new_item_id()
         text = await self._transcribe(audio)
         await self.ctx.emit(UserTranscriptFinal(item, text, self.cfg.language))
         if text:

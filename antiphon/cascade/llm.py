@@ -19,7 +19,6 @@ warm-up and successive turns ran on different threads).
 from __future__ import annotations
 
 import codecs
-import enum
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -30,52 +29,14 @@ from typing import Any
 
 from antiphon.agent.chatml import DEFAULT_SYSTEM, IM_END, IM_START, Message, Role, render_chatml
 from antiphon.agent.tool_grammar import tool_call_grammar
-from antiphon.agent.tool_judge import NONE_WORDS, judge_messages
 from antiphon.agent.toolcall import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_json
+from antiphon.cascade.llm_modes import Mode, ban_token, callable_tools, first_mode
+from antiphon.cascade.llm_verdicts import ModelVerdicts
 from antiphon.cascade.side_context import SideContext
-from antiphon.session.commands import ForcedTool, Tool, ToolChoice
+from antiphon.session.commands import Tool, ToolChoice
 
 __all__ = ["ChatLLM", "GenerationStats", "Message", "Role", "render_chatml"]
 CancelCheck = threading.Event | Callable[[], bool] | None
-_FINAL_MARKS = ".?!。？！…\"'”’»)"
-
-
-class _Mode(enum.Enum):
-    """How the next tokens are sampled."""
-
-    FREE = "free"  # text, or a call if the model opens one (tool_choice auto)
-    CALL = "call"  # inside <tool_call>: the call's JSON under the tools' grammar
-    FIRST_TEXT = "first_text"  # tool_choice none: the first token must be speech
-    TEXT = "text"  # speech; the token that opens a call is banned
-
-
-def _first_mode(tool_choice: ToolChoice) -> _Mode:
-    if isinstance(tool_choice, ForcedTool) or tool_choice == "required":
-        return _Mode.CALL
-    return _Mode.FIRST_TEXT if tool_choice == "none" else _Mode.FREE
-
-
-def _callable_tools(tools: Sequence[Tool], tool_choice: ToolChoice) -> list[Tool]:
-    """The tools the model may call: all declared ones, or the one ``tool_choice`` names."""
-    if not isinstance(tool_choice, ForcedTool):
-        return list(tools)
-    named = [t for t in tools if t.name == tool_choice.name]
-    if not named:
-        raise ValueError(
-            f"tool_choice names {tool_choice.name!r}, which is not a declared tool "
-            f"(declared: {', '.join(t.name for t in tools) or 'none'})"
-        )
-    return named
-
-
-def _ban(token_id: int) -> list[Callable[[Any, Any], Any]]:
-    """A llama-cpp logits processor that rules out one token."""
-
-    def ban(_input_ids: Any, scores: Any) -> Any:
-        scores[token_id] = -float("inf")
-        return scores
-
-    return [ban]
 
 
 @dataclass(frozen=True)
@@ -113,7 +74,7 @@ def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-class ChatLLM:
+class ChatLLM(ModelVerdicts):
     """One llama.cpp model and its KV cache; one generation at a time."""
 
     def __init__(
@@ -249,58 +210,6 @@ class ChatLLM:
         with self._lock:
             self._thread.submit(fill).result()
 
-    # --- end of turn ----------------------------------------------------------------------
-    def end_of_turn_probability(
-        self, messages: Sequence[Message], tools: Sequence[Tool] = ()
-    ) -> float:
-        """How likely the user's turn is over after their words so far: the model's own
-        probability that ``<|im_end|>`` comes next after the last (user) message, as
-        LiveKit's turn detector computes it with a small LM. ``messages`` end with the
-        user's transcript; the prompt is rendered as the reply's prompt would be, so the
-        tokens evaluated here stay in the KV cache and the reply that may follow evaluates
-        only ``<|im_end|>`` and the assistant header."""
-        if not messages or messages[-1].role != "user":
-            raise ValueError("end_of_turn_probability needs the user's words as the last message")
-        # the words, not Whisper's guess at the end: it writes the words before a pause as a
-        # finished sentence ("Could you check?"), and the model then reads the "?" as the
-        # end (bench duplex, tuning seed: 16 of 28 mid-clause pauses judged complete).
-        # LiveKit's detector strips punctuation the same way. Only the trailing marks go, so
-        # the reply's prompt still shares the KV cache up to the last word.
-        words = messages[-1].content.rstrip().rstrip(_FINAL_MARKS).rstrip()
-        messages = [*messages[:-1], Message("user", words or messages[-1].content)]
-        text = render_chatml(messages, tools, self.default_system, add_generation_prompt=False)
-        text = text.removesuffix(f"{IM_END}\n")
-        tokens = self.tokenize(text)
-        if len(tokens) + 8 > self.n_ctx:
-            return 0.5  # cannot tell without the whole context; let the acoustic model decide
-        with self._lock:
-            return float(self._thread.submit(self._p_end_locked, tokens).result())
-
-    def _p_end_locked(self, tokens: list[int]) -> float:
-        """P(the sentence ends here): the turn closes, or a sentence-final mark comes next
-        (without its trailing mark the model rarely closes a turn at once)."""
-        if not self._end_ids:
-            marks = [self.tokenize(m) for m in (".", "?", "!", "。", "？", "！")]
-            self._end_ids = self._stop_ids | {t[0] for t in marks if len(t) == 1}
-        probs = self._next_token_probs(tokens)
-        return float(sum(probs[i] for i in self._end_ids if i < len(probs)))
-
-    # --- does the user's message need a tool? ----------------------------------------------
-    def tool_probability(self, user_text: str, tools: Sequence[Tool]) -> float:
-        """The model's probability that the user's message needs one of ``tools``: 1 -
-        P(it answers "none" to "which tool does the message need?") (agent/tool_judge.py)."""
-        with self._lock:
-            return float(self._thread.submit(self._p_tool_locked, user_text, tools).result())
-
-    def _p_tool_locked(self, user_text: str, tools: Sequence[Tool]) -> float:
-        if self._judge is None:  # a second context on the same weights: its own KV cache
-            self._judge = SideContext(self._llm, self.judge_ctx)
-            self._none_ids = {i for w in NONE_WORDS for i in self.tokenize(w)[:1]}
-        text = render_chatml(judge_messages(user_text, tools), (), self.default_system)
-        tokens = self.tokenize(text)[-(self.judge_ctx - 1) :]
-        probs = self._judge.next_token_probs(tokens)
-        return 1.0 - sum(float(probs[i]) for i in self._none_ids)
-
     # --- generation -------------------------------------------------------------------
     def stream(
         self,
@@ -351,7 +260,7 @@ class ChatLLM:
         if _is_cancelled(cancel):
             self.last_stats = GenerationStats(len(tokens), 0, 0, cancelled=True)
             return
-        callable_tools = _callable_tools(tools, tool_choice)
+        allowed = callable_tools(tools, tool_choice)
         cached = self._reuse_prefix(tokens)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         generated, first_s, cancelled, spoke = 0, 0.0, False, False
@@ -359,28 +268,28 @@ class ChatLLM:
         # evaluates only the new suffix. It yields each token before evaluating it, so
         # checking cancel right after our own yield never pays for an extra forward pass.
         # Switching mode = closing the generator and starting another at the same state.
-        mode = _first_mode(tool_choice if callable_tools else "none")
+        mode = first_mode(tool_choice if allowed else "none")
         self.last_tool_probability = None  # set when the judge was asked
-        if mode is _Mode.FREE and messages[-1].role == "user":
+        if mode is Mode.FREE and messages[-1].role == "user":
             # the judge decides whether this reply is a call (agent/tool_judge.py)
-            p_tool = self._p_tool_locked(messages[-1].content, callable_tools)
+            p_tool = self._p_tool_locked(messages[-1].content, allowed)
             self.last_tool_probability = p_tool
-            mode = _Mode.CALL if p_tool >= self.tool_threshold else _Mode.FIRST_TEXT
+            mode = Mode.CALL if p_tool >= self.tool_threshold else Mode.FIRST_TEXT
         prompt = tokens[cached:]
-        if mode is _Mode.CALL and self._tool_open_id >= 0:
+        if mode is Mode.CALL and self._tool_open_id >= 0:
             prompt = [*prompt, self._tool_open_id]  # the model sees the call it is writing
-        tokens_out = self._generate(prompt, temperature, mode, callable_tools)
-        if mode is _Mode.CALL:
+        tokens_out = self._generate(prompt, temperature, mode, allowed)
+        if mode is Mode.CALL:
             yield TOOL_CALL_OPEN
         ended = False  # the model closed its turn itself (not after a tool call)
         try:
             while True:
                 token = next(tokens_out, None)
                 if token is None or token in self._stop_ids:
-                    if mode is _Mode.CALL:
+                    if mode is Mode.CALL:
                         # the grammar is complete (it allows only end-of-generation now)
                         yield TOOL_CALL_CLOSE
-                    ended = token is not None and mode is not _Mode.CALL
+                    ended = token is not None and mode is not Mode.CALL
                     break
                 if _is_cancelled(cancel):
                     cancelled = True
@@ -388,13 +297,13 @@ class ChatLLM:
                 if generated >= max_tokens or llm.n_tokens >= self.n_ctx - 1:
                     break
                 piece = decoder.decode(llm.detokenize([token], special=False))
-                if mode is _Mode.FREE and not spoke and piece.lstrip().startswith("{"):
+                if mode is Mode.FREE and not spoke and piece.lstrip().startswith("{"):
                     # a call written as bare JSON without the tags (small models do): the
                     # model chose to call; drop this token and sample the call under the
                     # grammar from the same logits
                     tokens_out.close()
-                    mode = _Mode.CALL
-                    tokens_out = self._generate([], temperature, mode, callable_tools)
+                    mode = Mode.CALL
+                    tokens_out = self._generate([], temperature, mode, allowed)
                     yield TOOL_CALL_OPEN
                     continue
                 generated += 1
@@ -407,15 +316,15 @@ class ChatLLM:
                     cancelled = True
                     break
                 next_mode = mode
-                if mode is _Mode.FREE and token == self._tool_open_id:
-                    next_mode = _Mode.CALL  # the model opened a call: its JSON follows the grammar
-                elif mode is _Mode.FIRST_TEXT:
-                    next_mode = _Mode.TEXT  # the first token was text; sample freely from here
+                if mode is Mode.FREE and token == self._tool_open_id:
+                    next_mode = Mode.CALL  # the model opened a call: its JSON follows the grammar
+                elif mode is Mode.FIRST_TEXT:
+                    next_mode = Mode.TEXT  # the first token was text; sample freely from here
                 if next_mode is not mode:
                     # the new generator evaluates this token, which the old one had not yet
                     tokens_out.close()
                     mode = next_mode
-                    tokens_out = self._generate([token], temperature, mode, callable_tools)
+                    tokens_out = self._generate([token], temperature, mode, allowed)
             tail = decoder.decode(b"", final=True)
             if tail and not cancelled:
                 yield tail
@@ -444,13 +353,13 @@ class ChatLLM:
         self._llm.eval(self._next_turn_ids)
 
     def _generate(
-        self, tokens: list[int], temperature: float, mode: _Mode, tools: Sequence[Tool]
+        self, tokens: list[int], temperature: float, mode: Mode, tools: Sequence[Tool]
     ) -> Generator[int, None, None]:
         """Tokens sampled in ``mode``. Only CALL runs a grammar over the whole vocabulary on
         every token (llama.cpp's grammar sampler): a call is ~20-40 tokens, and a spoken
         answer pays nothing for it. TEXT after ``tool_choice="none"`` bans the token that
         opens a call instead."""
-        ban = self._tool_open_id if mode in (_Mode.FIRST_TEXT, _Mode.TEXT) else -1
+        ban = self._tool_open_id if mode in (Mode.FIRST_TEXT, Mode.TEXT) else -1
         return self._llm.generate(
             tokens,
             reset=False,
@@ -459,23 +368,23 @@ class ChatLLM:
             top_p=0.9,
             min_p=0.05,
             repeat_penalty=1.05,
-            grammar=self._grammar(mode, tools),  # type: ignore[arg-type]
-            logits_processor=_ban(ban) if ban >= 0 else None,  # type: ignore[arg-type]
+            grammar=self._grammar(mode, tools),
+            logits_processor=ban_token(ban) if ban >= 0 else None,
         )
 
-    def _grammar(self, mode: _Mode, tools: Sequence[Tool]) -> object | None:
+    def _grammar(self, mode: Mode, tools: Sequence[Tool]) -> object | None:
         """CALL: the whole call, ``{"name": <declared tool>, "arguments": <its schema>}``
         (agent/tool_grammar.py); FIRST_TEXT: a first token that cannot open a call (no
         ``{``, ``<``, ``[``, no leading space); other modes: unconstrained."""
         from llama_cpp.llama_grammar import LlamaGrammar
 
-        if mode is _Mode.CALL:
+        if mode is Mode.CALL:
             key: tuple[str, ...] = tuple(tool_json(t) for t in tools)
             if key not in self._grammars:
                 text = tool_call_grammar(tools)
                 self._grammars[key] = LlamaGrammar.from_string(text, verbose=False)
             return self._grammars[key]
-        if mode is _Mode.FIRST_TEXT:
+        if mode is Mode.FIRST_TEXT:
             if ("first_text",) not in self._grammars:
                 self._grammars[("first_text",)] = LlamaGrammar.from_string(
                     "root ::= [^{<[ \\t\\n] [^{<]*\n", verbose=False
@@ -488,34 +397,3 @@ class ChatLLM:
     ) -> str:
         """The whole reply as one string (tests, tools)."""
         return "".join(self.stream(messages, tools, **kwargs))
-
-
-def _bench(model: str = "qwen1.5b", n_threads: int = 2) -> None:
-    """``python -m antiphon.cascade.llm [qwen|smollm2] [threads]``: first-token time and
-    tokens/s over 3 turns; turn 1 is cold, later turns reuse the KV prefix."""
-    from antiphon.agent.persona import default_instructions
-    from antiphon.models import LLM_MODELS
-
-    llm = ChatLLM(LLM_MODELS[model](), n_threads=n_threads)
-    history = [Message("system", default_instructions("en"))]
-    print(f"{model}, {n_threads} threads")
-    for turn, question in enumerate(
-        ["Hi, my name is Ada.", "Name three colours.", "What is my name?"]
-    ):
-        history.append(Message("user", question))
-        history.append(Message("assistant", llm.complete(history, temperature=0.0, max_tokens=40)))
-        s = llm.last_stats
-        assert s is not None
-        print(
-            f"turn {turn + 1}: prompt {s.prompt_tokens} tok, evaluated {s.evaluated_tokens}, first "
-            f"token {s.first_token_s:.3f}s, {s.generated_tokens} tok at {s.tokens_per_s:.1f} tok/s"
-        )
-
-
-if __name__ == "__main__":
-    import sys
-
-    _bench(
-        sys.argv[1] if len(sys.argv) > 1 else "qwen1.5b",
-        int(sys.argv[2]) if len(sys.argv) > 2 else 2,
-    )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from antiphon.apps.factory import new_session
-from antiphon.cascade import brain as cascade_brain
+from antiphon.cascade import brain_bounds
 from antiphon.cascade.brain_commands import MAX_ITEM_CHARS
 from antiphon.session.clock import VirtualClock
 from antiphon.session.commands import AppendAudio, Commit, Configure, UserText
@@ -60,8 +60,8 @@ async def test_a_session_that_fell_behind_catches_up_without_refusals(stack) -> 
 
 
 async def test_manual_buffer_conversation_and_item_limits(stack, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(cascade_brain, "MAX_MANUAL", 2 * RATE)
-    monkeypatch.setattr(cascade_brain, "MAX_ITEMS", 5)
+    monkeypatch.setattr(brain_bounds, "MAX_MANUAL", 2 * RATE)
+    monkeypatch.setattr(brain_bounds, "MAX_ITEMS", 5)
     async with new_session(stack, clock=VirtualClock()) as session:
         await session.send(Configure(clear_turn_detection=True))
         for _ in range(4):  # 4 s into a 2 s buffer: one error, the rest dropped
