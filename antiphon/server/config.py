@@ -38,6 +38,9 @@ class ServerConfig:
     ice_servers: tuple[str, ...] = ()
     ice_username: str | None = None
     ice_credential: str | None = None
+    # Check every standard Realtime event against the openai SDK's model before sending it
+    # (a mismatch raises); the tests turn it on, a deployment need not pay for it
+    validate_events: bool = False
     mcp_timeout_s: float = 15.0  # an MCP server slower than this fails the list or the call
 
     def requires_key(self) -> bool:

@@ -3,7 +3,6 @@ that send `OpenAI-Beta: realtime=v1`) over one WebSocket per session."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -20,9 +19,12 @@ from antiphon.server.connection import (
     Transport,
 )
 from antiphon.server.context import ServerContext
+from antiphon.server.protocol import server_events
+from antiphon.server.protocol.client_events import decode_client_event
+from antiphon.server.protocol.errors import ClientError
 from antiphon.server.realtime_config import RealtimeSessionState
 from antiphon.server.realtime_idle import IdleTimer
-from antiphon.server.realtime_in import ClientError, ClientEventHandler
+from antiphon.server.realtime_in import ClientEventHandler
 from antiphon.server.realtime_mcp import McpBridge
 from antiphon.server.realtime_out import EventTranslator
 from antiphon.session.commands import (
@@ -59,6 +61,8 @@ class RealtimeConnection(Connection):
         self.mcp = McpBridge(self, ctx.config.mcp_timeout_s)
 
     def emit(self, ev: dict[str, Any]) -> None:
+        if self.cfg.validate_events:
+            server_events.validate(ev)  # raises: a test must not pass on an event the SDK refuses
         if ev["type"] == "error":
             self.ctx.stats.errors_sent += 1
         self.send(rt.encode(ev, self.beta), droppable=ev["type"] == "response.output_audio.delta")
@@ -101,31 +105,10 @@ class RealtimeConnection(Connection):
             )
             return
         try:
-            ev = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            self.emit(rt.error("invalid_json", f"message is not valid JSON: {exc}"))
-            return
-        if not isinstance(ev, dict):
-            self.emit(
-                rt.error("invalid_event", "a client event must be a JSON object with a 'type'")
-            )
-            return
-        client_event_id = ev.get("event_id") if isinstance(ev.get("event_id"), str) else None
-        if not isinstance(ev.get("type"), str):
-            self.emit(
-                rt.error(
-                    "missing_required_parameter",
-                    "a client event needs a string 'type'",
-                    param="type",
-                    client_event_id=client_event_id,
-                )
-            )
-            return
-        try:
-            handled = self.handler.handle(ev)
+            handled = self.handler.handle(decode_client_event(text))
         except ClientError as exc:
             self.emit(
-                rt.error(exc.code, exc.message, param=exc.param, client_event_id=client_event_id)
+                rt.error(exc.code, exc.message, param=exc.param, client_event_id=exc.event_id)
             )
             return
         if handled.drop_audio:

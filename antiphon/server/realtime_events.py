@@ -1,7 +1,9 @@
 """Builders for Realtime server events (GA shapes) and the beta names of the same events.
 
-Every event gets a fresh event_id; shapes follow the GA reference closely enough that the
-`openai` SDK's pydantic models validate them (tests check this for every event sent)."""
+Every event gets a fresh event_id and a name checked against the `openai` SDK's server
+events (protocol.server_events); shapes follow the GA reference closely enough that the
+SDK's pydantic models validate them (ServerConfig.validate_events checks every event sent,
+and the tests turn it on)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import itertools
 import json
 import uuid
 from typing import Any
+
+from antiphon.server.protocol.server_events import check_name
 
 _counter = itertools.count(1)
 _PREFIX = uuid.uuid4().hex[:8]
@@ -30,6 +34,7 @@ def event_id() -> str:
 
 
 def event(kind: str, **fields: Any) -> dict[str, Any]:
+    check_name(kind)
     return {"type": kind, "event_id": event_id(), **fields}
 
 

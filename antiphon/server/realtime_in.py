@@ -1,22 +1,23 @@
 """Realtime client events → session commands and immediate replies.
 
-Every malformed event raises ClientError with a specific code and the offending param; the
+Events arrive typed (protocol.client_events) and are dispatched by their model class; the
+checks left here need the session's state (does the item exist, is a response active).
+Every bad event raises ClientError with a specific code and the offending param; the
 connection answers it with an `error` event and the session lives on."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from antiphon.audio.io import AudioFormatError
 from antiphon.server import realtime_events as rt
 from antiphon.server.audio_formats import b64decode_strict, decode_audio
-from antiphon.server.realtime_config import (
-    ConfigError,
-    RealtimeSessionState,
-    parse_max_output_tokens,
-)
+from antiphon.server.protocol import client_events as ce
+from antiphon.server.protocol.errors import ClientError
+from antiphon.server.realtime_config import ConfigError, RealtimeSessionState
 from antiphon.server.realtime_items import ResponseRequest
 from antiphon.server.realtime_out import EventTranslator
 from antiphon.session.commands import (
@@ -35,11 +36,7 @@ from antiphon.session.commands import (
 Out = dict[str, Any]
 MIN_COMMIT_MS = 100
 
-
-class ClientError(Exception):
-    def __init__(self, code: str, message: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.param = code, message, param
+__all__ = ["ClientError", "ClientEventHandler", "Handled"]
 
 
 @dataclass
@@ -49,32 +46,36 @@ class Handled:
     drop_audio: bool = False  # discard agent audio not yet sent
 
 
-def _require(ev: dict[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
-    if key not in ev or ev[key] is None:
-        raise ClientError(
-            "missing_required_parameter", f"{ev['type']} requires '{key}' ({what})", key
-        )
-    if not isinstance(ev[key], kind):
-        raise ClientError("invalid_type", f"'{key}' of {ev['type']} must be {what}", key)
-    return ev[key]
-
-
 class ClientEventHandler:
     def __init__(self, state: RealtimeSessionState, out: EventTranslator) -> None:
         self.state, self.out = state, out
         self.buffered_ms = 0.0  # uncommitted input audio (manual turn detection)
+        # one handler per event model: dispatch is by the event's type, not its name
+        self.dispatch: dict[type[ce.ClientEvent], Callable[[Any], Handled]] = {
+            ce.SessionUpdate: self._session_update,
+            ce.InputAudioBufferAppend: self._input_audio_buffer_append,
+            ce.InputAudioBufferCommit: self._input_audio_buffer_commit,
+            ce.InputAudioBufferClear: self._input_audio_buffer_clear,
+            ce.ConversationItemCreate: self._conversation_item_create,
+            ce.ConversationItemTruncate: self._conversation_item_truncate,
+            ce.ConversationItemDelete: self._conversation_item_delete,
+            ce.ConversationItemRetrieve: self._conversation_item_retrieve,
+            ce.ResponseCreate: self._response_create,
+            ce.ResponseCancel: self._response_cancel,
+            ce.OutputAudioBufferClear: self._output_audio_buffer_clear,
+        }
 
-    def handle(self, ev: dict[str, Any]) -> Handled:
-        kind = ev["type"]
-        method = getattr(self, "_" + kind.replace(".", "_"), None)
-        if method is None:
-            raise ClientError("unknown_event", f"unknown client event type {kind!r}", "type")
-        result: Handled = method(ev)
-        return result
+    def handle(self, ev: ce.ClientEvent | dict[str, Any]) -> Handled:
+        typed = ce.parse_client_event(ev) if isinstance(ev, dict) else ev
+        try:
+            return self.dispatch[type(typed)](typed)
+        except ClientError as exc:
+            exc.event_id = typed.event_id
+            raise
 
     # ---- session -------------------------------------------------------------------------
-    def _session_update(self, ev: dict[str, Any]) -> Handled:
-        s = _require(ev, "session", dict, "an object")
+    def _session_update(self, ev: ce.SessionUpdate) -> Handled:
+        s = ev.session
         try:
             configure = self.state.update(s)
         except ConfigError as exc:
@@ -85,10 +86,9 @@ class ClientEventHandler:
         return Handled([configure], [rt.event("session.updated", session=self.state.as_json())])
 
     # ---- input audio --------------------------------------------------------------------
-    def _input_audio_buffer_append(self, ev: dict[str, Any]) -> Handled:
-        _require(ev, "audio", str, "a base64 string")
+    def _input_audio_buffer_append(self, ev: ce.InputAudioBufferAppend) -> Handled:
         try:
-            audio = decode_audio(self.state.input_format, b64decode_strict(ev["audio"]))
+            audio = decode_audio(self.state.input_format, b64decode_strict(ev.audio))
         except AudioFormatError as exc:
             code = "invalid_base64" if "base64" in str(exc) else "invalid_audio"
             raise ClientError(
@@ -101,7 +101,7 @@ class ClientEventHandler:
         self.buffered_ms += len(audio) * 1000 / self.state.input_format.rate
         return Handled([AppendAudio(audio, self.state.input_format.rate)])
 
-    def _input_audio_buffer_commit(self, ev: dict[str, Any]) -> Handled:
+    def _input_audio_buffer_commit(self, ev: ce.InputAudioBufferCommit) -> Handled:
         if self.state.turn_detection is not None:
             raise ClientError(
                 "input_audio_buffer_commit_empty",
@@ -115,75 +115,30 @@ class ClientEventHandler:
         self.buffered_ms = 0.0
         return Handled([Commit()])
 
-    def _input_audio_buffer_clear(self, ev: dict[str, Any]) -> Handled:
+    def _input_audio_buffer_clear(self, ev: ce.InputAudioBufferClear) -> Handled:
         self.buffered_ms = 0.0
         return Handled([ClearInput()], [rt.event("input_audio_buffer.cleared")])
 
     # ---- conversation items ------------------------------------------------------------------
-    def _conversation_item_create(self, ev: dict[str, Any]) -> Handled:
-        item = _require(ev, "item", dict, "an object")
-        kind = item.get("type", "message")
-        item_id = item.get("id") or "item_" + uuid.uuid4().hex[:12]
-        if not isinstance(item_id, str):
-            raise ClientError("invalid_type", "item.id must be a string", "item.id")
-        if kind == "function_call_output":
-            call_id = item.get("call_id")
-            if not isinstance(call_id, str):
-                raise ClientError(
-                    "missing_required_parameter",
-                    "function_call_output requires item.call_id",
-                    "item.call_id",
-                )
-            output = item.get("output")
-            if not isinstance(output, str):
-                raise ClientError(
-                    "missing_required_parameter",
-                    "function_call_output requires item.output (a string)",
-                    "item.output",
-                )
-            if call_id not in self.out.pending_calls:
+    def _conversation_item_create(self, ev: ce.ConversationItemCreate) -> Handled:
+        item = ev.item
+        if isinstance(item, ce.UnsupportedItem):  # never built: its validator refuses it
+            raise AssertionError(item)
+        item_id = item.id or "item_" + uuid.uuid4().hex[:12]
+        command: Command
+        if isinstance(item, ce.FunctionCallOutput):
+            if item.call_id not in self.out.pending_calls:
                 raise ClientError(
                     "invalid_call_id",
-                    f"no function call with call_id {call_id!r} is waiting for output",
+                    f"no function call with call_id {item.call_id!r} is waiting for output",
                     "item.call_id",
                 )
-            del self.out.pending_calls[call_id]
-            stored = rt.function_output_item(item_id, call_id, output)
-            command: Command = ToolResult(call_id, output, respond=False)
-        elif kind == "message":
-            if item.get("role") != "user":
-                raise ClientError(
-                    "unsupported_item",
-                    f"message items with role {item.get('role')!r} are not supported; use role user",
-                    "item.role",
-                )
-            content = item.get("content")
-            if not isinstance(content, list) or not content:
-                raise ClientError(
-                    "missing_required_parameter",
-                    "a user message needs item.content",
-                    "item.content",
-                )
-            texts = [
-                c.get("text")
-                for c in content
-                if isinstance(c, dict) and c.get("type") in ("input_text", "text")
-            ]
-            if not texts or not all(isinstance(t, str) for t in texts):
-                raise ClientError(
-                    "unsupported_content",
-                    "user messages support input_text content only",
-                    "item.content",
-                )
-            text = " ".join(str(t) for t in texts)
-            stored = rt.user_text_item(item_id, text)
-            command = UserText(text, item_id)
+            del self.out.pending_calls[item.call_id]
+            stored = rt.function_output_item(item_id, item.call_id, item.output)
+            command = ToolResult(item.call_id, item.output, respond=False)
         else:
-            raise ClientError(
-                "unsupported_item",
-                f"item type {kind!r} is not supported; use message or function_call_output",
-                "item.type",
-            )
+            stored = rt.user_text_item(item_id, item.text)
+            command = UserText(item.text, item_id)
         prev = self.out.items.put(stored)
         return Handled(
             [command],
@@ -193,94 +148,63 @@ class ClientEventHandler:
             ],
         )
 
-    def _item(self, ev: dict[str, Any], code: str) -> tuple[str, Out]:
-        item_id = _require(ev, "item_id", str, "a string")
+    def _item(self, item_id: str, code: str) -> Out:
         item = self.out.items.items.get(item_id)
         if item is None:
             raise ClientError(code, f"no item with id {item_id!r}", "item_id")
-        return item_id, item
+        return item
 
-    def _conversation_item_truncate(self, ev: dict[str, Any]) -> Handled:
-        item_id, item = self._item(ev, "item_truncate_invalid_item_id")
-        end = _require(ev, "audio_end_ms", int, "an integer")
-        if end < 0:
-            raise ClientError("invalid_value", "audio_end_ms must be >= 0", "audio_end_ms")
+    def _conversation_item_truncate(self, ev: ce.ConversationItemTruncate) -> Handled:
+        item = self._item(ev.item_id, "item_truncate_invalid_item_id")
         if item.get("role") != "assistant":
             raise ClientError(
                 "item_truncate_invalid_item_id",
-                f"item {item_id!r} is not an assistant message",
+                f"item {ev.item_id!r} is not an assistant message",
                 "item_id",
             )
-        # the brain keeps only the words heard before `end` (now, or when a reply still
-        # in progress finishes)
-        commands: list[Command] = [Truncate(item_id, end)]
+        # the brain keeps only the words heard before `audio_end_ms` (now, or when a reply
+        # still in progress finishes)
         reply = rt.event(
             "conversation.item.truncated",
-            item_id=item_id,
-            content_index=int(ev.get("content_index") or 0),
-            audio_end_ms=end,
+            item_id=ev.item_id,
+            content_index=ev.content_index,
+            audio_end_ms=ev.audio_end_ms,
         )
-        return Handled(commands, [reply])
+        return Handled([Truncate(ev.item_id, ev.audio_end_ms)], [reply])
 
-    def _conversation_item_delete(self, ev: dict[str, Any]) -> Handled:
-        item_id, _ = self._item(ev, "item_delete_invalid_item_id")
-        del self.out.items.items[item_id]
+    def _conversation_item_delete(self, ev: ce.ConversationItemDelete) -> Handled:
+        self._item(ev.item_id, "item_delete_invalid_item_id")
+        del self.out.items.items[ev.item_id]
         return Handled(
-            [DeleteItem(item_id)], [rt.event("conversation.item.deleted", item_id=item_id)]
+            [DeleteItem(ev.item_id)], [rt.event("conversation.item.deleted", item_id=ev.item_id)]
         )
 
-    def _conversation_item_retrieve(self, ev: dict[str, Any]) -> Handled:
-        _, item = self._item(ev, "item_retrieve_invalid_item_id")
+    def _conversation_item_retrieve(self, ev: ce.ConversationItemRetrieve) -> Handled:
+        item = self._item(ev.item_id, "item_retrieve_invalid_item_id")
         return Handled([], [rt.event("conversation.item.retrieved", item=item)])
 
     # ---- responses --------------------------------------------------------------------------
-    def _response_create(self, ev: dict[str, Any]) -> Handled:
-        resp = ev.get("response") or {}
-        if not isinstance(resp, dict):
-            raise ClientError("invalid_type", "response must be an object", "response")
+    def _response_create(self, ev: ce.ResponseCreate) -> Handled:
+        resp = ev.response or ce.ResponseParams.model_validate({})
         if self.out.active is not None:
             raise ClientError(
                 "conversation_already_has_active_response",
                 f"response {self.out.active} is in progress; cancel it first",
                 "type",
             )
-        metadata = resp.get("metadata")
-        if metadata is not None and (
-            not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values())
-        ):
-            raise ClientError(
-                "invalid_type", "response.metadata must map strings to strings", "response.metadata"
-            )
-        instructions = resp.get("instructions")
-        if instructions is not None and not isinstance(instructions, str):
-            raise ClientError(
-                "invalid_type", "response.instructions must be a string", "response.instructions"
-            )
-        modalities = resp.get("output_modalities", resp.get("modalities"))
-        modality = None
-        if isinstance(modalities, list) and modalities:
-            modality = "audio" if "audio" in modalities else "text"
-        try:
-            limit = parse_max_output_tokens(
-                resp.get("max_output_tokens", resp.get("max_response_output_tokens")),
-                "response.max_output_tokens",
-            )
-        except ConfigError as exc:
-            raise ClientError("invalid_value", str(exc), exc.param) from exc
-        conversation = resp.get("conversation", "auto")
-        if conversation not in ("auto", "none"):
-            raise ClientError(
-                "invalid_value",
-                f"response.conversation must be 'auto' or 'none'; got {conversation!r}",
-                "response.conversation",
-            )
-        commands, temp = self._response_input(resp.get("input"), conversation == "none")
-        request = ResponseRequest(metadata, modality, limit, conversation == "none", temp)
+        out_of_band = resp.conversation == "none"
+        commands, temp = self._response_input(resp.input, out_of_band)
+        metadata = {k: str(v) for k, v in resp.metadata.items()} if resp.metadata else None
+        request = ResponseRequest(
+            metadata, resp.modality, resp.max_output_tokens, out_of_band, temp
+        )
         self.out.requests.append(request)
-        return Handled([*commands, CreateResponse(instructions=instructions or None)])
+        return Handled([*commands, CreateResponse(instructions=resp.instructions or None)])
 
     def _response_input(
-        self, items: object, out_of_band: bool
+        self,
+        items: list[ce.UserMessage | ce.ItemReference | ce.UnsupportedItem] | None,
+        out_of_band: bool,
     ) -> tuple[list[Command], tuple[str, ...]]:
         """`response.input`: user text messages become context for this response only (and
         are forgotten after it); item references must name items of the conversation."""
@@ -292,49 +216,28 @@ class ClientEventHandler:
                 "response.input is supported with conversation 'none' (an out-of-band response)",
                 "response.input",
             )
-        if not isinstance(items, list):
-            raise ClientError(
-                "invalid_type", "response.input must be a list of items", "response.input"
-            )
         commands: list[Command] = []
         temp: list[str] = []
         for i, item in enumerate(items):
-            param = f"response.input[{i}]"
-            kind = item.get("type", "message") if isinstance(item, dict) else None
-            if kind == "item_reference":
-                if item.get("id") not in self.out.items.items:
+            if isinstance(item, ce.ItemReference):
+                if item.id not in self.out.items.items:
                     raise ClientError(
-                        "invalid_value", f"no item with id {item.get('id')!r}", param + ".id"
+                        "invalid_value", f"no item with id {item.id!r}", f"response.input[{i}].id"
                     )
                 continue
-            content = item.get("content") if isinstance(item, dict) else None
-            texts = [
-                c.get("text")
-                for c in content or []
-                if isinstance(c, dict) and c.get("type") in ("input_text", "text")
-            ]
-            if (
-                kind != "message"
-                or item.get("role") != "user"
-                or not texts
-                or not all(isinstance(t, str) for t in texts)
-            ):
-                raise ClientError(
-                    "unsupported_item",
-                    "response.input supports user messages with input_text and item_reference items",
-                    param,
-                )
+            if isinstance(item, ce.UnsupportedItem):
+                raise AssertionError(item)
             item_id = "item_" + uuid.uuid4().hex[:12]
-            commands.append(UserText(" ".join(str(t) for t in texts), item_id))
+            commands.append(UserText(item.text, item_id))
             temp.append(item_id)
         return commands, tuple(temp)
 
-    def _response_cancel(self, ev: dict[str, Any]) -> Handled:
+    def _response_cancel(self, ev: ce.ResponseCancel) -> Handled:
         if self.out.active is None:
             raise ClientError("response_cancel_not_active", "there is no active response to cancel")
         return Handled([CancelResponse("client_cancelled")], drop_audio=True)
 
-    def _output_audio_buffer_clear(self, ev: dict[str, Any]) -> Handled:
+    def _output_audio_buffer_clear(self, ev: ce.OutputAudioBufferClear) -> Handled:
         active = self.out.active
         commands: list[Command] = [CancelResponse("client_cancelled")] if active else []
         return Handled(

@@ -28,7 +28,9 @@ def cascade_server(stack) -> Iterator[BackgroundServer]:  # type: ignore[no-unty
     from antiphon.server.config import ServerConfig
     from antiphon.server.context import cascade_context
 
-    with BackgroundServer(cascade_context(stack, ServerConfig(lead_ms=150))) as srv:
+    with BackgroundServer(
+        cascade_context(stack, ServerConfig(lead_ms=150, validate_events=True))
+    ) as srv:
         yield srv
 
 

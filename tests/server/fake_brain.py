@@ -174,7 +174,7 @@ class FakeBrain:
 
 
 def fake_context(**config: object) -> ServerContext:
-    cfg = ServerConfig(**config)  # type: ignore[arg-type]
+    cfg = ServerConfig(**{"validate_events": True, **config})  # type: ignore[arg-type]
     return ServerContext(
         cfg, lambda: Session(FakeBrain(), lead_ms=cfg.lead_ms, echo_cancel=False), model_name="fake"
     )
