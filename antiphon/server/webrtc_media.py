@@ -15,8 +15,9 @@ from collections.abc import Callable
 import av
 import numpy as np
 from aiortc import RTCPeerConnection
-from aiortc.jitterbuffer import JitterBuffer
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtp import RtpPacket
 
 from antiphon.audio.io import StreamResampler
 
@@ -24,16 +25,37 @@ RTP_RATE = 48000
 FRAME_SAMPLES = RTP_RATE // 50  # 20 ms, Opus's usual packet
 
 
+class ArrivalBuffer(JitterBuffer):
+    """Each audio RTP packet is decoded the moment it arrives.
+
+    aiortc's buffer sees a frame complete only when the next packet (a new timestamp)
+    arrives: 20 ms late with prefetch=1, 80 ms with its default of 4. An Opus packet is a
+    whole frame, and the server plays nothing out (the session takes input as it comes), so
+    there is nothing to wait for. A packet older than the last one decoded (late, or a
+    duplicate) is dropped: its moment has passed."""
+
+    def __init__(self) -> None:
+        super().__init__(capacity=16)
+        self._last: int | None = None
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        seq = packet.sequence_number
+        if self._last is not None and not 0 < (seq - self._last) % 65536 < 0x8000:
+            return False, None
+        self._last = seq
+        data: bytes = getattr(packet, "_data", b"")  # the depayloaded frame (aiortc sets it)
+        return False, JitterFrame(data=data, timestamp=packet.timestamp)
+
+
 def low_latency_input(pc: RTCPeerConnection) -> bool:
-    """aiortc holds 4 audio packets (80 ms) in its receive jitter buffer before it decodes
-    one: smooth playout, which the server does not do (the session consumes input as it
-    comes). One packet is enough to see a frame complete. aiortc has no setting for it, so
-    its (name-mangled) buffer is replaced; False when this aiortc version has none."""
+    """Replace aiortc's receive jitter buffer for audio with an ArrivalBuffer. aiortc has no
+    setting for it, so its (name-mangled) buffer is swapped; False when this aiortc version
+    has none."""
     done = False
     for transceiver in pc.getTransceivers():
         receiver = transceiver.receiver
         if transceiver.kind == "audio" and hasattr(receiver, "_RTCRtpReceiver__jitter_buffer"):
-            receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=1)
+            receiver._RTCRtpReceiver__jitter_buffer = ArrivalBuffer()
             done = True
     return done
 
@@ -77,11 +99,13 @@ class AgentAudioTrack(MediaStreamTrack):
         self._on_started, self._on_stopped = on_started, on_stopped
         self._start: float | None = None
         self._pts = 0
+        self._arrived = asyncio.Event()  # audio pushed while the track sends silence
 
     def push(self, audio: np.ndarray, response_id: str) -> None:
         pcm = self._resampler(audio)
         if len(pcm):
             self._chunks.append((response_id, pcm))
+            self._arrived.set()
 
     def finish(self, response_id: str) -> None:
         """No more audio will come for this response; `stopped` fires once it has drained."""
@@ -128,6 +152,20 @@ class AgentAudioTrack(MediaStreamTrack):
             self._stop_playing()
         return out
 
+    async def _pace(self, wait: float) -> None:
+        """Wait for this frame's tick; but while the track sends silence, the first audio of
+        a response goes out at once (up to 20 ms sooner) and the clock restarts from it."""
+        if self._chunks or self._playing is not None:
+            await asyncio.sleep(wait)
+            return
+        self._arrived.clear()
+        try:
+            await asyncio.wait_for(self._arrived.wait(), wait)
+        except TimeoutError:
+            return
+        assert self._start is not None
+        self._start = time.monotonic() - self._pts / RTP_RATE
+
     async def recv(self) -> av.AudioFrame:
         if self.readyState != "live":
             from aiortc.mediastreams import MediaStreamError
@@ -139,7 +177,7 @@ class AgentAudioTrack(MediaStreamTrack):
             self._pts += FRAME_SAMPLES
             wait = self._start + self._pts / RTP_RATE - time.monotonic()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self._pace(wait)
         samples = self._take(FRAME_SAMPLES)
         pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
         frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")

@@ -1,7 +1,11 @@
 """Voice-to-voice latency of the Realtime protocol over WebRTC vs WebSocket, same server,
 same run, same questions (the real cascade; piper speech as the user).
 
-Run: .venv/bin/python tests/server/bench_transport_latency.py [TURNS_PER_TRANSPORT] [cascade|fake]
+Run: .venv/bin/python tests/server/bench_transport_latency.py [TURNS_PER_TRANSPORT] [cascade|fake] [p1]
+
+With `p1` a third client takes part: WebRTC received through aiortc's own jitter buffer
+with prefetch 1 (a frame is decoded when the next packet arrives, +20 ms), the client the
+earlier figures were taken with.
 
 With `fake` the brain is the tests' instant fake (energy VAD: 300 ms of silence ends the
 turn, then a beep at once): what remains is the transports' own cost, free of the models'
@@ -80,12 +84,12 @@ async def ws_turn(base: str, speech16k: np.ndarray) -> float | None:
     return first[0] - end if first else None
 
 
-async def rtc_turn(base: str, speech16k: np.ndarray) -> float | None:
+async def rtc_turn(base: str, speech16k: np.ndarray, prefetch: int | None = None) -> float | None:
     speech = resample(speech16k, 16000, 48000)
     signal = np.concatenate(
         [np.zeros(int(48000 * LEAD_S)), speech, np.zeros(int(48000 * TAIL_S))]
     ).astype(np.float32)
-    c = RtcClient(base, signal, low_latency=True)
+    c = RtcClient(base, signal, low_latency=prefetch is None, prefetch=prefetch)
     try:
         await c.connect()
         deadline = time.monotonic() + LEAD_S + len(speech) / 48000 + TAIL_S + 5
@@ -102,7 +106,7 @@ async def rtc_turn(base: str, speech16k: np.ndarray) -> float | None:
         await c.close()
 
 
-async def main(turns: int, brain: str) -> None:
+async def main(turns: int, brain: str, p1: bool = False) -> None:
     from antiphon.server.config import ServerConfig
     from antiphon.server.runner import BackgroundServer
 
@@ -118,6 +122,8 @@ async def main(turns: int, brain: str) -> None:
 
         ctx = cascade_context(CascadeStack(CascadeConfig(max_tokens=60)), ServerConfig(lead_ms=150))
     results: dict[str, list[float]] = {"websocket": [], "webrtc": []}
+    if p1:
+        results["webrtc-p1"] = []
     with BackgroundServer(ctx) as srv:
         await ws_turn(srv.url, synth("Hello there."))  # warm-up, not counted
         for i in range(turns):
@@ -126,10 +132,13 @@ async def main(turns: int, brain: str) -> None:
                 if brain == "fake"
                 else synth(QUESTIONS[i % len(QUESTIONS)])
             )
-            order = ("websocket", "webrtc") if i % 2 == 0 else ("webrtc", "websocket")
+            kinds = list(results)
+            order = kinds[i % len(kinds) :] + kinds[: i % len(kinds)]  # rotate who goes first
             for kind in order:
-                turn = ws_turn if kind == "websocket" else rtc_turn
-                v = await turn(srv.url, speech)
+                if kind == "websocket":
+                    v = await ws_turn(srv.url, speech)
+                else:
+                    v = await rtc_turn(srv.url, speech, 1 if kind == "webrtc-p1" else None)
                 print(
                     f"{kind:9s} {QUESTIONS[i % len(QUESTIONS)]!r}: {v if v is None else round(v * 1000)} ms",
                     flush=True,
@@ -149,5 +158,6 @@ if __name__ == "__main__":
         main(
             int(sys.argv[1]) if len(sys.argv) > 1 else 6,
             sys.argv[2] if len(sys.argv) > 2 else "cascade",
+            "p1" in sys.argv[3:],
         )
     )

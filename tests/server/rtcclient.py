@@ -15,6 +15,7 @@ import aiohttp
 import av
 import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from wsclient import validate
 
@@ -54,9 +55,16 @@ class SignalTrack(MediaStreamTrack):
 
 class RtcClient:
     def __init__(
-        self, base_url: str, signal: np.ndarray, audio: bool = True, low_latency: bool = False
+        self,
+        base_url: str,
+        signal: np.ndarray,
+        audio: bool = True,
+        low_latency: bool = False,
+        prefetch: int | None = None,
     ) -> None:
-        self.low_latency = low_latency  # decode each packet as it completes (no 80 ms buffer)
+        # low_latency: decode each packet as it arrives (the server's ArrivalBuffer) instead
+        # of aiortc's 80 ms buffer; prefetch: aiortc's own buffer with this prefetch instead
+        self.low_latency, self.prefetch = low_latency, prefetch
         self.url = base_url.rstrip("/") + "/v1/realtime/calls"
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.mic = SignalTrack(signal)
@@ -119,6 +127,10 @@ class RtcClient:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
         if self.low_latency:
             assert low_latency_input(self.pc)
+        elif self.prefetch is not None:
+            for t in self.pc.getTransceivers():
+                if t.kind == "audio":
+                    t.receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(16, self.prefetch)
         await asyncio.wait_for(self.opened.wait(), 20)
         return 201
 
