@@ -16,7 +16,7 @@ os.environ.setdefault("NO_TORCH_COMPILE", "1")
 
 @pytest.fixture(scope="session")
 def stack():  # type: ignore[no-untyped-def]
-    """The default English cascade (Qwen2.5-0.5B, Whisper tiny.en, piper)."""
+    """The default English cascade (the default LLM and recognizer, piper), 60-token replies."""
     from antiphon.cascade.config import CascadeConfig
     from antiphon.cascade.stack import CascadeStack
 

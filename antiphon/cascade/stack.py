@@ -43,9 +43,7 @@ class CascadeStack:
         say("loading VAD and end-of-turn models")
         self._vad_path = str(models.silero_vad_onnx())
         self.smart_turn = SmartTurn()
-        say(
-            f"loading speech recognition ({'Whisper base' if cfg.language == 'zh' else 'Whisper tiny.en'})"
-        )
+        say(f"loading speech recognition ({'Whisper base' if cfg.language == 'zh' else cfg.asr})")
         self.asr = StreamingASR(
             language=cfg.language, cpu_threads=cfg.asr_threads, recognizer=cfg.asr
         )

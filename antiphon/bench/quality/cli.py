@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import gc
 import os
 import sys
@@ -27,7 +28,11 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p = bench_subparsers.add_parser(
         "quality", help="answer accuracy, tool calls and ASR on voices other than the agent's"
     )
-    p.add_argument("--url", help="benchmark a Realtime server: ws://HOST:PORT/v1/realtime")
+    p.add_argument(
+        "--url",
+        help="benchmark Realtime servers instead: ws://HOST:PORT/v1/realtime "
+        "(comma-separated: several, side by side in one report)",
+    )
     p.add_argument("--api-key", help="Bearer key for --url (or OPENAI_API_KEY)")
     default_llms = ",".join(dict.fromkeys([DEFAULT_LLM, PREVIOUS_DEFAULT_LLM]))
     p.add_argument(
@@ -126,14 +131,16 @@ def main(args: argparse.Namespace) -> int:
             from antiphon.bench.quality.links import QualityRealtimeLink
 
             key = args.api_key or os.environ.get("OPENAI_API_KEY")
-            by_backend[args.url] = bench.run_backend(
-                args.url,
-                lambda: QualityRealtimeLink(args.url, key),
-                spoken,
-                tools,
-                _progress,
-                args.wait,
-            )
+            # several servers (e.g. the default model and the previous one) side by side
+            for url in dict.fromkeys(u.strip() for u in args.url.split(",") if u.strip()):
+                by_backend[url] = bench.run_backend(
+                    url,
+                    functools.partial(QualityRealtimeLink, url, key),
+                    spoken,
+                    tools,
+                    _progress,
+                    args.wait,
+                )
         else:
             for name in dict.fromkeys(n.strip() for n in args.llm.split(",")):
                 stack, factory = _cascade(name, args)
