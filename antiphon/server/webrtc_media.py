@@ -109,6 +109,12 @@ class AgentAudioTrack(MediaStreamTrack):
 
     def finish(self, response_id: str) -> None:
         """No more audio will come for this response; `stopped` fires once it has drained."""
+        # the resampler holds back its last ~30 ms until told the stream ended: without this
+        # the tail would open the next response instead of closing this one
+        tail = self._resampler(np.zeros(0, np.float32), last=True)
+        self._resampler = StreamResampler(self._source_rate, RTP_RATE)
+        if len(tail) and any(rid == response_id for rid, _ in self._chunks):
+            self._chunks.append((response_id, tail))
         self._finished.add(response_id)
         if self._playing == response_id and not self._chunks:
             self._stop_playing()
@@ -155,14 +161,15 @@ class AgentAudioTrack(MediaStreamTrack):
     async def _pace(self, wait: float) -> None:
         """Wait for this frame's tick; but while the track sends silence, the first audio of
         a response goes out at once (up to 20 ms sooner) and the clock restarts from it."""
-        if self._chunks or self._playing is not None:
+        if self._playing is not None:  # mid-response: real time
             await asyncio.sleep(wait)
             return
-        self._arrived.clear()
-        try:
-            await asyncio.wait_for(self._arrived.wait(), wait)
-        except TimeoutError:
-            return
+        if not self._chunks:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), wait)
+            except TimeoutError:
+                return
         assert self._start is not None
         self._start = time.monotonic() - self._pts / RTP_RATE
 
