@@ -27,6 +27,12 @@ def _cascade_args(p: argparse.ArgumentParser, demo_tools: str = "ask") -> None:
         "(e.g. http://127.0.0.1:8080/v1: vLLM, SGLang, llama.cpp's server, Ollama)",
     )
     p.add_argument("--llm-model", default="default", help="the model name sent to --llm-url")
+    p.add_argument(
+        "--llm-slots",
+        type=int,
+        help="sessions whose LLM work the local model decodes in shared batched steps "
+        "(default: the cascade config's; 1 = one stream at a time)",
+    )
 
 
 def _lazy(module: str, fn: str = "main") -> Callable[[argparse.Namespace], int]:
@@ -136,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gap", type=float, default=3.0, help="staggered: mean gap between arrivals, s")
     p.add_argument("--disconnects", type=int, default=200, help="abrupt disconnects (0: skip)")
     p.add_argument("--no-flood", action="store_true", help="skip the flooding-client scenario")
+    p.add_argument(
+        "--compare-slots",
+        help="e.g. 1,8: the talker scenarios once per LLM slot count, side by side",
+    )
+    p.add_argument("--scenarios", default="simultaneous,staggered", help="talker scenarios to run")
     p.add_argument("--timeout", type=float, default=60.0, help="per question, seconds")
     p.add_argument("--json", help="also write the figures as JSON here")
     p.set_defaults(func=_lazy("antiphon.bench.load"))

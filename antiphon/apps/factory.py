@@ -21,6 +21,8 @@ def load_stack(args: argparse.Namespace, **overrides: object) -> CascadeStack:
     if getattr(args, "llm_url", None):  # the LLM stage on an OpenAI-compatible endpoint
         overrides.setdefault("llm_url", args.llm_url)
         overrides.setdefault("llm_model", getattr(args, "llm_model", "default"))
+    if getattr(args, "llm_slots", None):
+        overrides.setdefault("llm_slots", args.llm_slots)
     config = CascadeConfig(llm=args.llm, language=args.language, **overrides)  # type: ignore[arg-type]
     return CascadeStack(config, progress=progress)
 

@@ -15,6 +15,10 @@ that speak in real time (antiphon/bench/load_clients.py).
 4. Abrupt disconnects: ``--disconnects`` clients ask by text and vanish mid-reply (8 at a
    time); then server threads, tasks and RSS beside their values before, and the next
    question's latency.
+
+``--compare-slots 1,8`` runs the talker scenarios once per LLM slot count (cascade/
+llm_engine.py; 1 = one llama.cpp stream at a time), one stack after the other in the same
+run, so the two paths are measured side by side under the same machine load.
 """
 
 from __future__ import annotations
@@ -37,14 +41,16 @@ from antiphon.apps.factory import load_stack
 from antiphon.audio.io import resample
 from antiphon.bench.latency import QUESTIONS, pct
 from antiphon.bench.load_clients import RATE, Turn, abort_mid_reply, flood, talk
+from antiphon.cascade.llm_batch import BatchedChatLLM
 
 LEVELS = (1, 2, 4, 8, 16)
 
 
-def summary(turns: list[Turn], label: str, n: int) -> dict[str, Any]:
+def summary(turns: list[Turn], label: str, n: int, slots: int = 1) -> dict[str, Any]:
     v2v = [t.v2v_s for t in turns if t.v2v_s is not None]
     return {
         "scenario": label,
+        "llm_slots": slots,
         "sessions": n,
         "answered": sum(t.answered for t in turns),
         "refused": sum(t.refused is not None for t in turns),
@@ -132,12 +138,12 @@ async def disconnects(
 
 def _print_levels(rows: list[dict[str, Any]]) -> None:
     print(
-        f"{'scenario':<13}{'N':>3}{'answered':>10}{'refused':>8}{'v2v p50':>9}{'v2v p90':>9}{'late audio':>13}  errors"
+        f"{'scenario':<13}{'slots':>6}{'N':>3}{'answered':>10}{'refused':>8}{'v2v p50':>9}{'v2v p90':>9}{'late audio':>13}  errors"
     )
     for r in rows:
         late = f"{r['late_s']:.2f}/{r['audio_s']:.0f}s"
         print(
-            f"{r['scenario']:<13}{r['sessions']:>3}{r['answered']:>6}/{r['sessions']:<3}{r['refused']:>8}"
+            f"{r['scenario']:<13}{r.get('llm_slots', 1):>6}{r['sessions']:>3}{r['answered']:>6}/{r['sessions']:<3}{r['refused']:>8}"
             f"{r['v2v_p50_s']:8.2f}s{r['v2v_p90_s']:8.2f}s{late:>13}  {','.join(r['errors']) or '-'}"
         )
 
@@ -154,32 +160,50 @@ def main(args: argparse.Namespace) -> int:
     timeout_s = float(getattr(args, "timeout", 60.0) or 60.0)
     gap_s = float(getattr(args, "gap", 3.0) or 3.0)
     count = int(getattr(args, "disconnects", 200))
-    stack = load_stack(args, max_tokens=48)
-    qs = [resample(stack.synthesize(q, USER_VOICE), stack.tts_rate, RATE) for q in QUESTIONS[:16]]
-    ctx = cascade_context(stack, ServerConfig(lead_ms=150, max_sessions=max(64, *levels)))
+    compare = [int(x) for x in str(getattr(args, "compare_slots", "") or "").split(",") if x]
     rows: list[dict[str, Any]] = []
     extra: list[dict[str, Any]] = []
-    with BackgroundServer(ctx) as srv:
-        url = srv.ws_url + "/v1/realtime"
-        asyncio.run(talk(url, qs[0], time.monotonic(), timeout_s))  # the first question: warm
-        for scenario in ("simultaneous", "staggered"):
-            for n in levels:
-                print(f"{scenario}: {n} session(s) ...", file=sys.stderr, flush=True)
-                if scenario == "simultaneous":
-                    turns = asyncio.run(simultaneous(url, qs, n, timeout_s))
-                else:
-                    turns = asyncio.run(staggered(url, qs, n, gap_s, timeout_s))
-                rows.append(summary(turns, scenario, n))
-                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # partial results
-                time.sleep(1.0)
-        if not getattr(args, "no_flood", False):
-            print("flooding client ...", file=sys.stderr, flush=True)
-            extra.append(asyncio.run(flooded(url, qs[1], timeout_s)))
-            print(json.dumps(extra[-1]), file=sys.stderr, flush=True)
-        if count:
-            print(f"{count} abrupt disconnects ...", file=sys.stderr, flush=True)
-            extra.append(asyncio.run(disconnects(url, srv, qs[2], count, timeout_s)))
-        metrics = ctx.metrics.render().decode()
+    metrics = ""
+    for k, slots in enumerate(compare or [0]):
+        last = k == max(0, len(compare) - 1)
+        overrides: dict[str, Any] = {"max_tokens": 48}
+        if slots:
+            overrides["llm_slots"] = slots
+        stack = load_stack(args, **overrides)
+        slots = stack.config.llm_slots
+        qs = [
+            resample(stack.synthesize(q, USER_VOICE), stack.tts_rate, RATE) for q in QUESTIONS[:16]
+        ]
+        ctx = cascade_context(stack, ServerConfig(lead_ms=150, max_sessions=max(64, *levels)))
+        with BackgroundServer(ctx) as srv:
+            url = srv.ws_url + "/v1/realtime"
+            asyncio.run(talk(url, qs[0], time.monotonic(), timeout_s))  # the first question: warm
+            for scenario in str(getattr(args, "scenarios", "") or "simultaneous,staggered").split(
+                ","
+            ):
+                for n in levels:
+                    print(
+                        f"{scenario}: {n} session(s), {slots} slot(s) ...",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    if scenario == "simultaneous":
+                        turns = asyncio.run(simultaneous(url, qs, n, timeout_s))
+                    else:
+                        turns = asyncio.run(staggered(url, qs, n, gap_s, timeout_s))
+                    rows.append(summary(turns, scenario, n, slots))
+                    print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # partial results
+                    time.sleep(1.0)
+            if last and not getattr(args, "no_flood", False):
+                print("flooding client ...", file=sys.stderr, flush=True)
+                extra.append(asyncio.run(flooded(url, qs[1], timeout_s)))
+                print(json.dumps(extra[-1]), file=sys.stderr, flush=True)
+            if last and count:
+                print(f"{count} abrupt disconnects ...", file=sys.stderr, flush=True)
+                extra.append(asyncio.run(disconnects(url, srv, qs[2], count, timeout_s)))
+            metrics = ctx.metrics.render().decode()
+        if isinstance(stack.llm, BatchedChatLLM):
+            stack.llm.close()  # its engine thread; the next stack loads its own
     print(f"\nbench load: cascade LLM {stack.config.llm}, one question per session, real time")
     _print_levels(rows)
     for e in extra:

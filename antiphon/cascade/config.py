@@ -24,6 +24,11 @@ class CascadeConfig:
     llm_url: str | None = None
     llm_model: str = "default"
     llm_parallel: int = 8
+    # the local LLM's sequences (cascade/llm_engine.py): up to this many sessions' replies,
+    # end-of-turn verdicts and tool judgements decode in shared batched steps, each session's
+    # conversation kept in its own KV sequence; 1 = one llama.cpp context, one stream at a time
+    llm_slots: int = 1
+    llm_kv_tokens: int = 16384  # KV cells all slots share (unified cache)
     language: Literal["en", "zh"] = "en"
     # English recognizer: live partials / final decode models (cascade/asr.py RECOGNIZERS),
     # chosen by `bench quality --asr-study` (docs/bench-quality.md)

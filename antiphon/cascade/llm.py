@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +30,20 @@ from typing import Any
 from antiphon.agent.chatml import DEFAULT_SYSTEM, IM_END, IM_START, Message, Role, render_chatml
 from antiphon.agent.tool_grammar import tool_call_grammar
 from antiphon.agent.toolcall import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_json
-from antiphon.cascade.llm_modes import Mode, ban_token, callable_tools, first_mode
+from antiphon.cascade.llm_modes import (
+    CancelCheck,
+    Mode,
+    ban_token,
+    callable_tools,
+    common_prefix_length,
+    first_mode,
+)
+from antiphon.cascade.llm_modes import is_cancelled as _is_cancelled
 from antiphon.cascade.llm_verdicts import ModelVerdicts
 from antiphon.cascade.side_context import SideContext
 from antiphon.session.commands import Tool, ToolChoice
 
 __all__ = ["ChatLLM", "GenerationStats", "Message", "Role", "render_chatml"]
-CancelCheck = threading.Event | Callable[[], bool] | None
 
 
 @dataclass(frozen=True)
@@ -59,21 +66,6 @@ class GenerationStats:
         )
 
 
-def _is_cancelled(cancel: CancelCheck) -> bool:
-    if cancel is None:
-        return False
-    return cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel())
-
-
-def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 class ChatLLM(ModelVerdicts):
     """One llama.cpp model and its KV cache; one generation at a time."""
 
@@ -89,7 +81,7 @@ class ChatLLM(ModelVerdicts):
         from llama_cpp import Llama
 
         self.model_path = Path(model_path)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self._thread = self._make_thread()
         self._llm = self._thread.submit(
             lambda: Llama(
                 model_path=str(model_path),
@@ -130,6 +122,9 @@ class ChatLLM(ModelVerdicts):
         self.tool_threshold = tool_threshold
         self.last_tool_probability: float | None = None
         self.last_stats: GenerationStats | None = None
+
+    def _make_thread(self) -> Any:  # the thread of every llama.cpp call: an executor of one
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
 
     def set_threads(self, n_threads: int) -> None:
         """Change the thread count between turns. On a busy 2-core machine one thread is

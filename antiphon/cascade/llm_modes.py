@@ -4,10 +4,28 @@ grammar, or text with calls ruled out (tool_choice none)."""
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from antiphon.session.commands import ForcedTool, Tool, ToolChoice
+
+CancelCheck = threading.Event | Callable[[], bool] | None
+
+
+def is_cancelled(cancel: CancelCheck) -> bool:
+    if cancel is None:
+        return False
+    return cancel.is_set() if isinstance(cancel, threading.Event) else bool(cancel())
+
+
+def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 class Mode(enum.Enum):

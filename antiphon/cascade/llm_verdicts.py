@@ -5,8 +5,7 @@ Mixed into ChatLLM: both run on its llama thread, under its lock."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from antiphon.agent.chatml import IM_END, Message, render_chatml
@@ -20,7 +19,7 @@ _FINAL_MARKS = ".?!。？！…\"'”’»)"
 class ModelVerdicts:
     _llm: Any
     _lock: threading.Lock
-    _thread: ThreadPoolExecutor
+    _thread: Any  # an executor of one thread
     _stop_ids: set[int]
     _end_ids: set[int]
     _none_ids: set[int]
@@ -34,6 +33,18 @@ class ModelVerdicts:
 
     def _next_token_probs(self, tokens: list[int]) -> Any:  # provided by ChatLLM
         raise NotImplementedError
+
+    def _on_model_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn`` where llama.cpp calls are made: ChatLLM's llama thread under its lock
+        (the batched engine's probes are requests to its own thread instead)."""
+        with self._lock:
+            return self._thread.submit(fn, *args).result()
+
+    def _judge_probs(self, tokens: list[int]) -> Any:
+        """The judge prompt's next-token probabilities, in the judge's own context."""
+        if self._judge is None:  # a second context on the same weights: its own KV cache
+            self._judge = SideContext(self._llm, self.judge_ctx)
+        return self._judge.next_token_probs(tokens)
 
     def end_of_turn_probability(
         self, messages: Sequence[Message], tools: Sequence[Tool] = ()
@@ -58,8 +69,7 @@ class ModelVerdicts:
         tokens = self.tokenize(text)
         if len(tokens) + 8 > self.n_ctx:
             return 0.5  # cannot tell without the whole context; let the acoustic model decide
-        with self._lock:
-            return float(self._thread.submit(self._p_end_locked, tokens).result())
+        return float(self._on_model_thread(self._p_end_locked, tokens))
 
     def _p_end_locked(self, tokens: list[int]) -> float:
         """P(the sentence ends here): the turn closes, or a sentence-final mark comes next
@@ -74,14 +84,17 @@ class ModelVerdicts:
     def tool_probability(self, user_text: str, tools: Sequence[Tool]) -> float:
         """The model's probability that the user's message needs one of ``tools``: 1 -
         P(it answers "none" to "which tool does the message need?") (agent/tool_judge.py)."""
-        with self._lock:
-            return float(self._thread.submit(self._p_tool_locked, user_text, tools).result())
+        return float(self._on_model_thread(self._p_tool_locked, user_text, tools))
 
     def _p_tool_locked(self, user_text: str, tools: Sequence[Tool]) -> float:
-        if self._judge is None:  # a second context on the same weights: its own KV cache
-            self._judge = SideContext(self._llm, self.judge_ctx)
-            self._none_ids = {i for w in NONE_WORDS for i in self.tokenize(w)[:1]}
+        probs = self._judge_probs(self._judge_tokens(user_text, tools))
+        return self._p_tool_from(probs)
+
+    def _judge_tokens(self, user_text: str, tools: Sequence[Tool]) -> list[int]:
         text = render_chatml(judge_messages(user_text, tools), (), self.default_system)
-        tokens = self.tokenize(text)[-(self.judge_ctx - 1) :]
-        probs = self._judge.next_token_probs(tokens)
+        return self.tokenize(text)[-(self.judge_ctx - 1) :]
+
+    def _p_tool_from(self, probs: Any) -> float:
+        if not self._none_ids:
+            self._none_ids = {i for w in NONE_WORDS for i in self.tokenize(w)[:1]}
         return 1.0 - sum(float(probs[i]) for i in self._none_ids)

@@ -5,6 +5,7 @@ order; the locks only guard the few calls made outside the workers (start-up).""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -21,6 +22,7 @@ from antiphon.cascade import zh_tts
 from antiphon.cascade.asr import StreamingASR
 from antiphon.cascade.config import CascadeConfig
 from antiphon.cascade.llm import ChatLLM, Message
+from antiphon.cascade.llm_batch import BatchedChatLLM
 from antiphon.cascade.remote_llm import RemoteChatLLM, RemoteLLMError
 from antiphon.cascade.smart_turn import SmartTurn
 from antiphon.cascade.tts import EspeakTTS, PiperTTS
@@ -48,11 +50,7 @@ class CascadeStack:
             language=cfg.language, cpu_threads=cfg.asr_threads, recognizer=cfg.asr
         )
         say(f"loading language model ({cfg.llm_url or cfg.llm})")
-        self.llm: ChatLLM | RemoteChatLLM = (
-            RemoteChatLLM(cfg.llm_url, model=cfg.llm_model)
-            if cfg.llm_url
-            else ChatLLM(models.LLM_MODELS[cfg.llm](), n_threads=cfg.llm_threads, n_ctx=cfg.n_ctx)
-        )
+        self.llm: ChatLLM | RemoteChatLLM = self._load_llm(cfg)
         say("loading text-to-speech")
         self.tts: PiperTTS | EspeakTTS | ZhttsTTS = self._load_tts(cfg)
         self.tts_rate = self.tts.sample_rate
@@ -62,9 +60,13 @@ class CascadeStack:
             threading.Lock(),
             threading.Lock(),
         )
-        # a remote engine serves several streams at once (its slots batch them); one local
-        # llama.cpp context serves one
-        self.workers = StackWorkers(llm_threads=cfg.llm_parallel if cfg.llm_url else 1)
+        # a remote engine serves several streams at once (its slots batch them), so does the
+        # local batched engine (two threads more: a verdict never waits behind full slots);
+        # one plain llama.cpp context serves one
+        batched = isinstance(self.llm, BatchedChatLLM)
+        self.workers = StackWorkers(
+            llm_threads=cfg.llm_parallel if cfg.llm_url else cfg.llm_slots + 2 if batched else 1
+        )
         say("warming up")
         # the prompt most sessions start with: the demo tools only where every session has them
         demo = DemoTools().registry.schemas() if cfg.demo_tools == "on" else []
@@ -89,6 +91,26 @@ class CascadeStack:
         w.asr.submit(lambda: self.transcribe(speech16k, quick=True)).result()
         w.asr.submit(lambda: self.transcribe(speech16k)).result()
         w.turn.submit(lambda: self.complete_probability(speech16k)).result()
+
+    @staticmethod
+    def _load_llm(cfg: CascadeConfig) -> ChatLLM | RemoteChatLLM:
+        if cfg.llm_url:
+            return RemoteChatLLM(cfg.llm_url, model=cfg.llm_model)
+        path = models.LLM_MODELS[cfg.llm]()
+        if cfg.llm_slots > 1:
+            return BatchedChatLLM(
+                path,
+                n_threads=cfg.llm_threads,
+                n_ctx=cfg.n_ctx,
+                slots=cfg.llm_slots,
+                kv_tokens=cfg.llm_kv_tokens,
+            )
+        return ChatLLM(path, n_threads=cfg.llm_threads, n_ctx=cfg.n_ctx)
+
+    def _llm_guard(self) -> contextlib.AbstractContextManager[object]:
+        """One stream at a time on a single llama.cpp context; the batched engine takes
+        every caller at once (it queues what its slots cannot hold)."""
+        return contextlib.nullcontext() if isinstance(self.llm, BatchedChatLLM) else self._llm_lock
 
     @staticmethod
     def _load_tts(cfg: CascadeConfig) -> PiperTTS | EspeakTTS | ZhttsTTS:
@@ -126,7 +148,7 @@ class CascadeStack:
         cancel: Callable[[], bool],
         tool_choice: ToolChoice = "auto",
     ) -> Iterator[str]:
-        with self._llm_lock:
+        with self._llm_guard():
             yield from self.llm.stream(
                 messages,
                 tools=tools,
@@ -138,7 +160,7 @@ class CascadeStack:
 
     def warm_prompt(self, system: str, tools: Sequence[Tool]) -> None:
         """Evaluate a session's system prompt (and its tool judge's) ahead of its first turn."""
-        with self._llm_lock:
+        with self._llm_guard():
             self.llm.warmup(system, tools)
 
     def end_of_turn_probability(
@@ -149,7 +171,7 @@ class CascadeStack:
         acoustic verdict decides alone)."""
         if isinstance(self.llm, RemoteChatLLM):
             return None
-        with self._llm_lock:
+        with self._llm_guard():
             return self.llm.end_of_turn_probability(messages, tools)
 
     def synthesize(self, text: str, style: SpeakingStyle) -> np.ndarray:

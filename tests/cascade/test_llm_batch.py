@@ -1,0 +1,143 @@
+"""The batched LLM engine on the default chat model: concurrent streams decode in shared
+steps and say what they would have said alone, a tool call and a spoken reply share a
+batch, one stream is cancelled while another goes on, a session's next turn lands in the
+slot holding its conversation, and the verdicts match the single-context ChatLLM."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip("llama_cpp")
+
+from antiphon.agent.builtin_tools import DemoTools  # noqa: E402
+from antiphon.agent.persona import default_instructions, with_tool_guidance  # noqa: E402
+from antiphon.agent.toolcall import ToolCallParser  # noqa: E402
+from antiphon.cascade.llm import ChatLLM, Message  # noqa: E402
+from antiphon.cascade.llm_batch import BatchedChatLLM  # noqa: E402
+from antiphon.models import qwen_1_5b_gguf  # noqa: E402
+
+pytestmark = pytest.mark.models
+THREADS = int(os.environ.get("ANTIPHON_LLM_THREADS", "1"))
+SYSTEM = Message("system", default_instructions("en"))
+QUESTIONS = [
+    "What is the capital of France?",
+    "Name three colours.",
+    "How many legs does a spider have?",
+    "What do bees make?",
+]
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[BatchedChatLLM]:
+    llm = BatchedChatLLM(qwen_1_5b_gguf(), n_threads=THREADS, n_ctx=2048, slots=4, kv_tokens=8192)
+    llm.warmup(SYSTEM.content)
+    yield llm
+    llm.close()
+
+
+def _ask(llm: ChatLLM, question: str, **kwargs: object) -> str:
+    return llm.complete(
+        [SYSTEM, Message("user", question)], temperature=0.0, max_tokens=20, **kwargs
+    )  # type: ignore[arg-type]
+
+
+def _together(fns: list) -> list:  # type: ignore[type-arg]
+    out: list[object] = [None] * len(fns)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            out[i] = fns[i]()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(fns))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    return out
+
+
+def test_concurrent_streams_say_what_each_says_alone(engine: BatchedChatLLM) -> None:
+    alone = [_ask(engine, q) for q in QUESTIONS]
+    steps = engine.engine.steps
+    together = _together([lambda q=q: _ask(engine, q) for q in QUESTIONS])
+    assert together == alone
+    assert "Paris" in alone[0]
+    # four replies of ~20 tokens in shared steps: far fewer decodes than 4 x 20
+    assert engine.engine.steps - steps < 2 * 20 + 10, engine.engine.steps - steps
+
+
+def test_a_tool_call_and_a_spoken_reply_in_one_batch(engine: BatchedChatLLM) -> None:
+    tools = DemoTools().registry.schemas()
+    system = Message("system", with_tool_guidance(default_instructions("en")))
+
+    def reply(text: str) -> tuple[ToolCallParser, float | None]:
+        parser = ToolCallParser()
+        for piece in engine.stream(
+            [system, Message("user", text)], tools, temperature=0.0, max_tokens=40
+        ):
+            parser.feed(piece)
+        parser.finish()
+        return parser, engine.last_tool_probability  # this thread's own judgement
+
+    (call, p_call), (speech, p_speech) = _together(
+        [lambda: reply("Turn on the lights in the kitchen"), lambda: reply("Tell me a joke.")]
+    )
+    assert not call.errors and [c.name for c in call.calls] == ["control_lights"], call.calls
+    assert call.calls[0].arguments["room"].lower() == "kitchen"
+    assert not speech.calls and not speech.errors and speech.text.strip()
+    assert p_call is not None and p_speech is not None
+    assert p_call >= engine.tool_threshold > p_speech
+
+
+def test_one_stream_cancelled_while_another_goes_on(engine: BatchedChatLLM) -> None:
+    alone = _ask(engine, QUESTIONS[1])
+    cancel = threading.Event()
+
+    def cancelled() -> tuple[list[str], object]:
+        got: list[str] = []
+        for piece in engine.stream(
+            [SYSTEM, Message("user", "Tell me a long story about a dragon.")],
+            cancel=cancel,
+            max_tokens=80,
+        ):
+            got.append(piece)
+            if len(got) == 3:
+                cancel.set()
+        return got, engine.last_stats
+
+    (got, stats), other = _together([cancelled, lambda: _ask(engine, QUESTIONS[1])])
+    assert len(got) == 3  # nothing after the cancel
+    assert stats is not None and stats.cancelled and stats.generated_tokens <= 4  # type: ignore[attr-defined]
+    assert other == alone
+
+
+def test_the_next_turn_reuses_its_slot(engine: BatchedChatLLM) -> None:
+    a = [SYSTEM, Message("user", "Hi, my name is Ada.")]
+    b = [SYSTEM, Message("user", "Hi, my name is Bob. I live in a small town by the sea.")]
+    a.append(Message("assistant", engine.complete(a, temperature=0.0, max_tokens=20)))
+    b.append(Message("assistant", engine.complete(b, temperature=0.0, max_tokens=20)))
+    a.append(Message("user", "What is my name?"))
+    reply = engine.complete(a, temperature=0.0, max_tokens=20)
+    stats = engine.last_stats
+    assert stats is not None
+    own = engine.tokenize("What is my name?<|im_end|>\n<|im_start|>assistant\n")
+    assert stats.evaluated_tokens <= len(own) + 1, (stats.evaluated_tokens, len(own))
+    assert "Ada" in reply
+
+
+def test_matches_the_single_context_model(engine: BatchedChatLLM) -> None:
+    ref = ChatLLM(qwen_1_5b_gguf(), n_threads=THREADS, n_ctx=2048)
+    assert _ask(ref, QUESTIONS[0]) == _ask(engine, QUESTIONS[0])
+    for words in ("What is the capital of", "What is the capital of France?"):
+        msgs = [SYSTEM, Message("user", words)]
+        mine = _together([lambda m=msgs: engine.end_of_turn_probability(m)] * 2)
+        theirs = ref.end_of_turn_probability(msgs)
+        assert abs(mine[0] - theirs) < 0.02 and abs(mine[1] - theirs) < 0.02, (mine, theirs)
