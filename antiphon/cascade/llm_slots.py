@@ -1,11 +1,11 @@
 """The sequences (slots) of the batched LLM engine's one llama.cpp context, and the sampler
 chain each generating request samples its own batch row with.
 
-A slot is one KV sequence. A request takes the free slot whose cached tokens share the
-longest prefix with its prompt (what llama.cpp's server does), so a session's next turn
-lands in the slot that holds its conversation and evaluates only its new words; among
-equal prefixes the least recently used slot goes first, so idle conversations survive
-longest. The KV cache is unified: cells can belong to several sequences, so a prefix held
+A slot is one KV sequence. A request takes the free slot whose whole cache is the longest
+prefix of its prompt, so a session's next turn lands in the slot that holds its
+conversation and evaluates only its new words; when no free slot's cache is a prefix, the
+least recently used slot goes, so idle conversations survive longest (llama.cpp's server
+does the same, with a similarity threshold). The KV cache is unified: cells can belong to several sequences, so a prefix held
 by any other slot (the warmed system prompt, a busy session's) is shared into the chosen
 slot with ``seq_cp`` instead of being evaluated again.
 """
@@ -59,9 +59,16 @@ class SlotPool:
         if not free:
             return None
         limit = len(tokens) - 1
-        best = max(
-            free, key=lambda s: (min(common_prefix_length(s.tokens, tokens), limit), -s.used)
-        )
+
+        def rank(s: Slot) -> tuple[int, int]:
+            # a slot whose whole cache starts this prompt (a session's next turn, the warmed
+            # system prompt, an empty slot): the longest such; else the least recently used,
+            # so that another session's conversation is not rewound for a shared opening
+            # (the opening is shared into the chosen slot below)
+            n = common_prefix_length(s.tokens, tokens)
+            return (1, n) if n == len(s.tokens) else (0, -s.used)
+
+        best = max(free, key=rank)
         keep = min(common_prefix_length(best.tokens, tokens), limit)
         donor, shared = None, keep
         for other in self.slots:

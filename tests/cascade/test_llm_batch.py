@@ -78,17 +78,20 @@ def test_a_tool_call_and_a_spoken_reply_in_one_batch(engine: BatchedChatLLM) -> 
     tools = DemoTools().registry.schemas()
     system = Message("system", with_tool_guidance(default_instructions("en")))
 
-    def reply(text: str) -> tuple[ToolCallParser, float | None]:
+    def reply(text: str, max_tokens: int) -> tuple[ToolCallParser, float | None]:
         parser = ToolCallParser()
         for piece in engine.stream(
-            [system, Message("user", text)], tools, temperature=0.0, max_tokens=40
+            [system, Message("user", text)], tools, temperature=0.0, max_tokens=max_tokens
         ):
             parser.feed(piece)
         parser.finish()
         return parser, engine.last_tool_probability  # this thread's own judgement
 
     (call, p_call), (speech, p_speech) = _together(
-        [lambda: reply("Turn on the lights in the kitchen"), lambda: reply("Tell me a joke.")]
+        [
+            lambda: reply("Turn on the lights in the kitchen", 40),
+            lambda: reply("Tell me a joke.", 12),
+        ]
     )
     assert not call.errors and [c.name for c in call.calls] == ["control_lights"], call.calls
     assert call.calls[0].arguments["room"].lower() == "kitchen"

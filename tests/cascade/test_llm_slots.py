@@ -1,0 +1,43 @@
+"""Slot placement of the batched LLM engine (no model): a session's next turn lands in the
+slot holding its conversation, another session never rewinds it for a shared opening (the
+opening is shared in from it instead), and the least recently used cache goes first."""
+
+from __future__ import annotations
+
+from antiphon.cascade.llm_slots import CHAT, JUDGE, SlotPool
+
+SYSTEM = list(range(100))
+
+
+def test_next_turn_returns_to_its_own_slot_and_others_share_its_opening() -> None:
+    pool = SlotPool(chat=3, judge=1)
+    a, b, c = pool.slots[:3]
+    a.tokens = [*SYSTEM, 7, 7, 7, 8, 8]  # session A's conversation
+    a.touch()
+    b.tokens = SYSTEM[:50] + [9, 9]  # an older, unrelated cache
+    b.touch()
+    # A's next turn extends its cache: its own slot, everything kept
+    pl = pool.place(CHAT, [*a.tokens, 5, 5])
+    assert pl is not None and pl.slot is a and pl.keep == len(a.tokens) and pl.share_from is None
+    # B speaks with the same opening "7 7 7": the empty slot, A's opening shared in, A intact
+    pl = pool.place(CHAT, [*SYSTEM, 7, 7, 7, 1, 2])
+    assert pl is not None and pl.slot is c and pl.keep == 0
+    assert pl.share_from is a and pl.shared == len(SYSTEM) + 3
+
+
+def test_least_recently_used_cache_goes_when_none_is_a_prefix() -> None:
+    pool = SlotPool(chat=2, judge=1)
+    old, new = pool.slots[:2]
+    old.tokens, new.tokens = [1, 2, 3], [1, 2, 4]
+    old.touch()
+    new.touch()
+    pl = pool.place(CHAT, [1, 2, 5, 6])
+    assert pl is not None and pl.slot is old and pl.keep == 2
+    # busy slots are never taken; the judge's pool is separate; the last token is evaluated
+    old.busy = new.busy = True
+    assert pool.place(CHAT, [1, 2]) is None
+    pl = pool.place(JUDGE, [4, 4])
+    assert pl is not None and pl.slot.pool == JUDGE and pl.keep == 0
+    pool.slots[2].tokens = [4, 4, 4]
+    pl = pool.place(JUDGE, [4, 4, 4])
+    assert pl is not None and pl.keep == 2
