@@ -23,7 +23,7 @@ from pydantic import (
     field_validator,
 )
 
-from antiphon.server.protocol.errors import UNION_TAGS, ClientError, fail, from_validation
+from antiphon.server.protocol.errors import ClientError, fail, from_validation
 from antiphon.server.realtime_config import ConfigError, parse_max_output_tokens
 
 
@@ -135,7 +135,8 @@ InputItem = Annotated[
     | Annotated[UnsupportedItem, Tag("unsupported")],
     _item_tag(("message", "item_reference")),
 ]
-UNION_TAGS.update(
+# the tags above, left out of an error's param path
+UNION_TAGS = frozenset(
     {"input_text", "other_part", "message", "function_call_output", "item_reference", "unsupported"}
 )
 
@@ -273,7 +274,7 @@ def parse_client_event(raw: object) -> ClientEvent:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        err = from_validation(kind, exc)
+        err = from_validation(kind, exc, UNION_TAGS)
         err.event_id = event_id
         raise err from exc
 

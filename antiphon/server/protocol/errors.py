@@ -33,16 +33,15 @@ _VALUE_ERRORS = {
     "too_short",
     "too_long",
 }
-# union tags pydantic puts into an error's location; they are not part of the param path
-UNION_TAGS: set[str] = set()
 
 
-def _param(loc: tuple[int | str, ...]) -> str | None:
+def _param(loc: tuple[int | str, ...], tags: frozenset[str]) -> str | None:
+    """pydantic's error location as a dotted param, without the union tags it contains."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part not in UNION_TAGS and not part.startswith("function-"):
+        elif part not in tags:
             out += ("." if out else "") + part
     return out or None
 
@@ -59,10 +58,11 @@ def _code(err: ErrorDetails) -> str | None:
     return None
 
 
-def from_validation(event_type: str, exc: ValidationError) -> ClientError:
-    """The first problem of a ValidationError as the client's error."""
+def from_validation(event_type: str, exc: ValidationError, tags: frozenset[str]) -> ClientError:
+    """The first problem of a ValidationError as the client's error; `tags` are the
+    discriminated unions' tags (pydantic puts them into the location)."""
     err = exc.errors(include_url=False)[0]
-    param = _param(err["loc"])
+    param = _param(err["loc"], tags)
     code = _code(err)
     if code is None:  # raised by a validator with fail(): its type is the code
         return ClientError(err["type"], err["msg"], param)
