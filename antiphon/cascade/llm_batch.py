@@ -38,6 +38,7 @@ class Probe(Job):
 
     def __init__(self, prompt: list[int], pool: int, keep: bool = True) -> None:
         super().__init__(prompt, pool)
+        self.urgent = True
         self.keep = keep
         self.result: Any = None
 
@@ -264,7 +265,10 @@ class BatchedChatLLM(ChatLLM):
             # the judge decides whether this reply is a call (agent/tool_judge.py)
             judge = Probe(self._judge_tokens(messages[-1].content, allowed), JUDGE)
             self.engine.submit(judge)
-        reply = Reply(self, tokens, mode, allowed, cancel, max_tokens, temperature, judge)
+        prompt = tokens
+        if mode is Mode.CALL and self._tool_open_id >= 0:
+            prompt = [*tokens, self._tool_open_id]  # the model sees the call it is writing
+        reply = Reply(self, prompt, mode, allowed, cancel, max_tokens, temperature, judge)
         self.engine.submit(reply)
         generated, first_s, cancelled = 0, 0.0, False
         try:
@@ -299,8 +303,8 @@ class BatchedChatLLM(ChatLLM):
             self.last_tool_probability = reply.p_tool
             self.last_stats = GenerationStats(
                 prompt_tokens=len(tokens),
-                cached_tokens=reply.cached,
-                evaluated_tokens=len(tokens) - reply.cached,
+                cached_tokens=min(reply.cached, len(tokens)),
+                evaluated_tokens=len(tokens) - min(reply.cached, len(tokens)),
                 generated_tokens=generated,
                 first_token_s=first_s,
                 total_s=time.perf_counter() - t0,

@@ -69,6 +69,7 @@ class Job:
             raise ValueError("a job needs at least one prompt token")
         self.prompt = prompt
         self.pool = pool
+        self.urgent = False  # placed before waiting replies (a verdict the turn waits on)
         self.pending: list[int] = []
         self.want_logits = True
         self.started = False  # its first row was handed over (it decodes now)
@@ -246,7 +247,7 @@ class BatchEngine:
         for job in [*self._active, *self._waiting]:
             if job.cancelled():
                 self._finish(job)
-        for job in [*self._waiting]:
+        for job in sorted(self._waiting, key=lambda j: not j.urgent):  # stable: arrival order
             pl = self.slots.place(job.pool, job.prompt)
             if pl is not None:
                 self._waiting.remove(job)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
 
 import pytest
 
@@ -39,14 +41,12 @@ def engine() -> Iterator[BatchedChatLLM]:
     llm.close()
 
 
-def _ask(llm: ChatLLM, question: str, **kwargs: object) -> str:
-    return llm.complete(
-        [SYSTEM, Message("user", question)], temperature=0.0, max_tokens=20, **kwargs
-    )  # type: ignore[arg-type]
+def _ask(llm: ChatLLM, question: str) -> str:
+    return llm.complete([SYSTEM, Message("user", question)], temperature=0.0, max_tokens=20)
 
 
-def _together(fns: list) -> list:  # type: ignore[type-arg]
-    out: list[object] = [None] * len(fns)
+def _together(fns: list[Callable[[], Any]]) -> list[Any]:
+    out: list[Any] = [None] * len(fns)
     errors: list[BaseException] = []
 
     def run(i: int) -> None:
@@ -67,7 +67,7 @@ def _together(fns: list) -> list:  # type: ignore[type-arg]
 def test_concurrent_streams_say_what_each_says_alone(engine: BatchedChatLLM) -> None:
     alone = [_ask(engine, q) for q in QUESTIONS]
     steps = engine.engine.steps
-    together = _together([lambda q=q: _ask(engine, q) for q in QUESTIONS])
+    together = _together([partial(_ask, engine, q) for q in QUESTIONS])
     assert together == alone
     assert "Paris" in alone[0]
     # four replies of ~20 tokens in shared steps: far fewer decodes than 4 x 20
@@ -78,21 +78,30 @@ def test_a_tool_call_and_a_spoken_reply_in_one_batch(engine: BatchedChatLLM) -> 
     tools = DemoTools().registry.schemas()
     system = Message("system", with_tool_guidance(default_instructions("en")))
 
-    def reply(text: str, max_tokens: int) -> tuple[ToolCallParser, float | None]:
+    def reply(
+        text: str, max_tokens: int, choice: str = "auto"
+    ) -> tuple[ToolCallParser, float | None]:
         parser = ToolCallParser()
         for piece in engine.stream(
-            [system, Message("user", text)], tools, temperature=0.0, max_tokens=max_tokens
+            [system, Message("user", text)],
+            tools,
+            temperature=0.0,
+            max_tokens=max_tokens,
+            tool_choice=choice,  # type: ignore[arg-type]
         ):
             parser.feed(piece)
         parser.finish()
         return parser, engine.last_tool_probability  # this thread's own judgement
 
-    (call, p_call), (speech, p_speech) = _together(
+    (call, p_call), (speech, p_speech), (forced, p_forced) = _together(
         [
             lambda: reply("Turn on the lights in the kitchen", 40),
             lambda: reply("Tell me a joke.", 12),
+            lambda: reply("Please turn off the bedroom lights.", 40, "required"),
         ]
     )
+    assert not forced.errors and len(forced.calls) == 1 and p_forced is None  # no judge asked
+    assert forced.calls[0].name in {t.name for t in tools}
     assert not call.errors and [c.name for c in call.calls] == ["control_lights"], call.calls
     assert call.calls[0].arguments["room"].lower() == "kitchen"
     assert not speech.calls and not speech.errors and speech.text.strip()
@@ -118,7 +127,7 @@ def test_one_stream_cancelled_while_another_goes_on(engine: BatchedChatLLM) -> N
 
     (got, stats), other = _together([cancelled, lambda: _ask(engine, QUESTIONS[1])])
     assert len(got) == 3  # nothing after the cancel
-    assert stats is not None and stats.cancelled and stats.generated_tokens <= 4  # type: ignore[attr-defined]
+    assert stats is not None and stats.cancelled and stats.generated_tokens <= 4
     assert other == alone
 
 
@@ -141,6 +150,6 @@ def test_matches_the_single_context_model(engine: BatchedChatLLM) -> None:
     assert _ask(ref, QUESTIONS[0]) == _ask(engine, QUESTIONS[0])
     for words in ("What is the capital of", "What is the capital of France?"):
         msgs = [SYSTEM, Message("user", words)]
-        mine = _together([lambda m=msgs: engine.end_of_turn_probability(m)] * 2)
+        mine = _together([partial(engine.end_of_turn_probability, msgs)] * 2)
         theirs = ref.end_of_turn_probability(msgs)
         assert abs(mine[0] - theirs) < 0.02 and abs(mine[1] - theirs) < 0.02, (mine, theirs)
