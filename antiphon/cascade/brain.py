@@ -25,12 +25,10 @@ from antiphon.cascade.responder import Responder, ResponsePlan, llm_prompt
 from antiphon.cascade.stack import CascadeStack, SessionTools
 from antiphon.cascade.turns import RecentAudio, TurnCandidate, end_of_turn
 from antiphon.cascade.vad import SileroVAD, VADSegmenter
+from antiphon.cascade.word_prefill import WordPrefill
 from antiphon.cascade.workers import Urgency, workers_of
 from antiphon.session.brain import BrainContext
-from antiphon.session.commands import (
-    SpeakingStyle,
-    TurnDetection,
-)
+from antiphon.session.commands import SpeakingStyle, Tool, TurnDetection
 from antiphon.session.events import (
     ErrorEvent,
     StyleChanged,
@@ -84,6 +82,7 @@ class CascadeBrain(SessionBounds, ClientCommands, OverlapHandling):
         self._partial_from = 0  # samples of the turn already covered by a partial decode
         self._partials = IncrementalTranscriber(stack)  # type: ignore[arg-type]
         self._partial_job: asyncio.Task[str] | None = None
+        self._prefill = WordPrefill(self.stack, self.workers.llm, self.session_id, self._track)
 
     # ---- Brain protocol ----------------------------------------------------------------
     async def start(self, ctx: BrainContext) -> None:
@@ -118,7 +117,6 @@ class CascadeBrain(SessionBounds, ClientCommands, OverlapHandling):
         for job in list(self._jobs):
             job.cancel()
 
-    # ---- configuration -------------------------------------------------------------------
     # ---- per-chunk turn logic --------------------------------------------------------------
     async def _on_chunk(self, chunk: np.ndarray) -> None:
         if self.td is None:
@@ -206,6 +204,7 @@ class CascadeBrain(SessionBounds, ClientCommands, OverlapHandling):
         )
         if delta and item is not None and item == self._user_item:
             await self.ctx.emit(UserTranscriptDelta(item, delta))
+            self._prefill.offer(*self._prompt_with(self._partials.hypothesis))
         return delta
 
     def _start_candidate(self) -> None:
@@ -250,8 +249,7 @@ class CascadeBrain(SessionBounds, ClientCommands, OverlapHandling):
         text = await asr
         if not text:
             return None  # no words to judge: the acoustic verdict decides alone
-        tools = self.tools.schemas()
-        prompt = llm_prompt(self.conv, None, [Message("user", text)], tools, self.cfg.language)
+        prompt, tools = self._prompt_with(text)
         return await self.workers.llm.call(
             self.stack.end_of_turn_probability,
             prompt,
@@ -259,6 +257,11 @@ class CascadeBrain(SessionBounds, ClientCommands, OverlapHandling):
             urgency=Urgency.GATE,  # ahead of reply passes: every session's turn waits on it
             owner=self.session_id,
         )
+
+    def _prompt_with(self, words: str) -> tuple[list[Message], list[Tool]]:
+        """The reply's prompt if the user's turn were ``words``, and the session's tools."""
+        tools, lang = self.tools.schemas(), self.cfg.language
+        return llm_prompt(self.conv, None, [Message("user", words)], tools, lang), tools
 
     async def _speculate(self, cand: TurnCandidate) -> None:
         assert cand.asr is not None

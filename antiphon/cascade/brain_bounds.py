@@ -59,14 +59,18 @@ class SessionBounds:
         self._track(self._commit_turn(self._candidate))
 
     async def _watch_input(self) -> None:
-        """A client that stops sending in the middle of a turn: end the turn with what came."""
+        """A client that stops sending in the middle of a turn: end the turn with what came.
+        Also when it stopped inside the pause after the user's last words (a candidate end
+        of turn whose silence no longer grows, since silence is counted in received audio):
+        without this, that turn would wait for audio that never comes."""
         while True:
             await self.ctx.clock.sleep(0.25)
             idle = self.ctx.clock.now() - self._last_audio_t
+            cand = self._candidate
             if (
                 self._user_item is None
                 or idle < self.cfg.input_stall_s
-                or self._candidate is not None
+                or (cand is not None and cand.committed)
             ):
                 continue
             await self.ctx.emit(
@@ -76,7 +80,11 @@ class SessionBounds:
                     "the turn was ended with the audio received so far",
                 )
             )
-            self._end_turn_now()
+            if cand is None:
+                self._end_turn_now()
+            else:
+                cand.committed = True
+                self._track(self._commit_turn(cand))
 
     async def _buffer_manual(self, chunk: np.ndarray) -> None:
         if self._manual_n + len(chunk) > MAX_MANUAL:

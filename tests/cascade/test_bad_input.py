@@ -114,6 +114,26 @@ async def test_client_that_stops_sending_mid_utterance(stack) -> None:
     assert finals and "capital" in finals[0].text.lower()
 
 
+async def test_client_that_stops_sending_in_the_pause_after_its_question(stack) -> None:
+    """The question and a little silence (the VAD has seen the pause: a turn candidate is
+    pending), then nothing: the turn must still end and be answered."""
+    clock = VirtualClock()
+    audio = np.concatenate([synth("What is the capital of France?"), np.zeros(3200, np.float32)])
+    async with new_session(stack, clock=clock) as session:
+        for i in range(0, len(audio), 320):
+            await session.send(AppendAudio(audio[i : i + 320], RATE))
+            await session.settle()
+            await clock.advance(0.02)
+        events: list[Event] = []
+        for _ in range(250):  # 5 s with no audio at all
+            await clock.advance(0.02)
+            await session.settle()
+            events += _drain(session)
+    finals = [e for e in events if isinstance(e, UserTranscriptFinal)]
+    assert finals and "capital" in finals[0].text.lower()
+    assert [e for e in events if isinstance(e, ResponseStarted)]
+
+
 def _broken_thermostat(temperature: float) -> str:
     raise RuntimeError("thermostat offline")
 
