@@ -130,6 +130,7 @@ class BatchEngine:
         self._incoming: list[Job] = []
         self._calls: list[tuple[Callable[[], Any], Future[Any]]] = []
         self._closed = False
+        self._woken = False  # a wake() since the last step: do not sleep
         self._active: list[Job] = []
         self._waiting: list[Job] = []
         self.steps = 0
@@ -170,7 +171,9 @@ class BatchEngine:
         return fut.result()
 
     def wake(self) -> None:
+        """A consumer took a piece (its reply may run again)."""
         with self._cv:
+            self._woken = True
             self._cv.notify()
 
     def close(self) -> None:
@@ -200,10 +203,10 @@ class BatchEngine:
                 for job in [*self._active]:
                     self._finish(job, exc)
                 worked = True
-            if not worked:
-                with self._cv:
-                    if not (self._incoming or self._calls or self._closed):
-                        self._cv.wait(0.05)
+            with self._cv:
+                if not (worked or self._woken or self._incoming or self._calls or self._closed):
+                    self._cv.wait(0.05)
+                self._woken = False
         for job in [*self._active, *self._waiting, *self._incoming]:
             self._finish(job, RuntimeError("the LLM engine closed"))
         self._batch.close()
