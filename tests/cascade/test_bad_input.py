@@ -95,19 +95,26 @@ async def test_sixty_second_monologue_is_heard_out_and_answered(stack) -> None:
     assert of_type(rec, ResponseDone)[0].status == "completed"
 
 
-async def test_client_that_stops_sending_mid_utterance(stack) -> None:
+async def _send_then_go_quiet(stack, audio: np.ndarray, quiet_s: float) -> list[Event]:  # type: ignore[no-untyped-def]
+    """Stream ``audio`` in real-time steps of a virtual clock, then send nothing at all for
+    ``quiet_s``: the events of the quiet time."""
     clock = VirtualClock()
-    half = synth("What is the capital of France?")[: int(1.0 * RATE)]
     async with new_session(stack, clock=clock) as session:
-        for i in range(0, len(half), 320):
-            await session.send(AppendAudio(half[i : i + 320], RATE))
+        for i in range(0, len(audio), 320):
+            await session.send(AppendAudio(audio[i : i + 320], RATE))
             await session.settle()
             await clock.advance(0.02)
         events: list[Event] = []
-        for _ in range(150):  # 3 s with no audio at all
+        for _ in range(int(quiet_s / 0.02)):
             await clock.advance(0.02)
             await session.settle()
             events += _drain(session)
+    return events
+
+
+async def test_client_that_stops_sending_mid_utterance(stack) -> None:
+    half = synth("What is the capital of France?")[: int(1.0 * RATE)]
+    events = await _send_then_go_quiet(stack, half, 3.0)
     codes = [e.code for e in events if isinstance(e, ErrorEvent)]
     assert "input_audio_stalled" in codes
     finals = [e for e in events if isinstance(e, UserTranscriptFinal)]
@@ -117,18 +124,8 @@ async def test_client_that_stops_sending_mid_utterance(stack) -> None:
 async def test_client_that_stops_sending_in_the_pause_after_its_question(stack) -> None:
     """The question and a little silence (the VAD has seen the pause: a turn candidate is
     pending), then nothing: the turn must still end and be answered."""
-    clock = VirtualClock()
     audio = np.concatenate([synth("What is the capital of France?"), np.zeros(3200, np.float32)])
-    async with new_session(stack, clock=clock) as session:
-        for i in range(0, len(audio), 320):
-            await session.send(AppendAudio(audio[i : i + 320], RATE))
-            await session.settle()
-            await clock.advance(0.02)
-        events: list[Event] = []
-        for _ in range(250):  # 5 s with no audio at all
-            await clock.advance(0.02)
-            await session.settle()
-            events += _drain(session)
+    events = await _send_then_go_quiet(stack, audio, 5.0)
     finals = [e for e in events if isinstance(e, UserTranscriptFinal)]
     assert finals and "capital" in finals[0].text.lower()
     assert [e for e in events if isinstance(e, ResponseStarted)]
