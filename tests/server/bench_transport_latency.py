@@ -1,5 +1,6 @@
 """Voice-to-voice latency of the Realtime protocol over WebRTC vs WebSocket, same server,
-same run, same questions (the real cascade; piper speech as the user).
+same run, same questions (the real cascade with the default models; piper speech as the
+user). Each turn prints the server's transcript of the question and the answer's words.
 
 Run: .venv/bin/python tests/server/bench_transport_latency.py [TURNS_PER_TRANSPORT] [cascade|fake] [p1]
 
@@ -22,10 +23,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import websockets
@@ -45,21 +49,57 @@ QUESTIONS = [
     "Name a fruit that is yellow.",
     "What is two plus two?",
     "Which planet is closest to the sun?",
+    "What is the largest ocean on Earth?",
+    "How many days are in a week?",
+    "What do bees make?",
+    "What is the opposite of hot?",
 ]
 LEAD_S, TAIL_S, LOUD = 0.5, 6.0, 0.01
+DONE_S = 30.0  # after the first audio, how long the answer may take to finish
 
 
-async def ws_turn(base: str, speech16k: np.ndarray) -> float | None:
+@dataclass
+class Turn:
+    latency_s: float | None
+    heard: str = ""  # the server's transcript of the question
+    answer: str = ""  # the agent's words
+
+
+def _texts(events: list[dict[str, Any]]) -> tuple[str, str]:
+    heard = next(
+        (
+            e.get("transcript", "")
+            for e in events
+            if e["type"] == "conversation.item.input_audio_transcription.completed"
+        ),
+        "",
+    )
+    answer = "".join(
+        e.get("delta", "") for e in events if e["type"] == "response.output_audio_transcript.delta"
+    )
+    return heard, answer
+
+
+async def _until_done(events: list[dict[str, Any]], timeout: float) -> None:
+    """Wait for the turn's response.done (so the answer's words can be reported)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not any(e["type"] == "response.done" for e in events):
+        await asyncio.sleep(0.05)
+
+
+async def ws_turn(base: str, speech16k: np.ndarray) -> Turn:
     speech = resample(speech16k, 16000, 24000)
     signal = np.concatenate(
         [np.zeros(int(24000 * LEAD_S)), speech, np.zeros(int(24000 * TAIL_S))]
     ).astype(np.float32)
     first: list[float] = []
+    events: list[dict[str, Any]] = []
     async with websockets.connect(base.replace("http", "ws") + "/v1/realtime", max_size=None) as ws:
 
         async def reader() -> None:
             async for msg in ws:
                 ev = json.loads(msg)
+                events.append(ev)
                 if ev["type"] == "response.output_audio.delta" and not first:
                     pcm = np.frombuffer(base64.b64decode(ev["delta"]), "<i2") / 32768.0
                     if len(pcm) and np.sqrt(np.mean(pcm**2)) > LOUD:
@@ -79,12 +119,14 @@ async def ws_turn(base: str, speech16k: np.ndarray) -> float | None:
             )
             if first:
                 break
+        if first:
+            await _until_done(events, DONE_S)
         task.cancel()
     end = t0 + LEAD_S + len(speech) / 24000
-    return first[0] - end if first else None
+    return Turn(first[0] - end if first else None, *_texts(events))
 
 
-async def rtc_turn(base: str, speech16k: np.ndarray, prefetch: int | None = None) -> float | None:
+async def rtc_turn(base: str, speech16k: np.ndarray, prefetch: int | None = None) -> Turn:
     speech = resample(speech16k, 16000, 48000)
     signal = np.concatenate(
         [np.zeros(int(48000 * LEAD_S)), speech, np.zeros(int(48000 * TAIL_S))]
@@ -100,10 +142,15 @@ async def rtc_turn(base: str, speech16k: np.ndarray, prefetch: int | None = None
             end = c.mic.started_at + LEAD_S + len(speech) / 48000
             for frame, t in zip(c.heard, c.heard_times, strict=False):
                 if t > end and np.sqrt(np.mean(frame**2)) > LOUD:
-                    return t - end
-        return None
+                    await _until_done(c.events, DONE_S)
+                    return Turn(t - end, *_texts(c.events))
+        return Turn(None, *_texts(c.events))
     finally:
         await c.close()
+
+
+def _p90(vals: list[float]) -> float:
+    return statistics.quantiles(vals, n=10, method="inclusive")[8] if len(vals) > 1 else vals[0]
 
 
 async def main(turns: int, brain: str, p1: bool = False) -> None:
@@ -115,41 +162,50 @@ async def main(turns: int, brain: str, p1: bool = False) -> None:
         from wsclient import speechlike
 
         ctx = fake_context(lead_ms=150)
-    else:
+    else:  # the models `antiphon serve` loads by default
         from antiphon.cascade.config import CascadeConfig
         from antiphon.cascade.stack import CascadeStack
         from antiphon.server.context import cascade_context
 
-        ctx = cascade_context(CascadeStack(CascadeConfig(max_tokens=60)), ServerConfig(lead_ms=150))
+        cfg = CascadeConfig()
+        print(f"cascade: {cfg}", flush=True)
+        ctx = cascade_context(CascadeStack(cfg), ServerConfig())
     results: dict[str, list[float]] = {"websocket": [], "webrtc": []}
     if p1:
         results["webrtc-p1"] = []
+    missed: dict[str, int] = dict.fromkeys(results, 0)
+    loads: list[float] = []
     with BackgroundServer(ctx) as srv:
         await ws_turn(srv.url, synth("Hello there."))  # warm-up, not counted
         for i in range(turns):
-            speech = (
-                speechlike(0.6, 16000, seed=i)
-                if brain == "fake"
-                else synth(QUESTIONS[i % len(QUESTIONS)])
-            )
+            question = QUESTIONS[i % len(QUESTIONS)]
+            speech = speechlike(0.6, 16000, seed=i) if brain == "fake" else synth(question)
             kinds = list(results)
             order = kinds[i % len(kinds) :] + kinds[: i % len(kinds)]  # rotate who goes first
             for kind in order:
                 if kind == "websocket":
-                    v = await ws_turn(srv.url, speech)
+                    turn = await ws_turn(srv.url, speech)
                 else:
-                    v = await rtc_turn(srv.url, speech, 1 if kind == "webrtc-p1" else None)
+                    turn = await rtc_turn(srv.url, speech, 1 if kind == "webrtc-p1" else None)
+                v = turn.latency_s
+                load = os.getloadavg()[0]
+                loads.append(load)
                 print(
-                    f"{kind:9s} {QUESTIONS[i % len(QUESTIONS)]!r}: {v if v is None else round(v * 1000)} ms",
+                    f"{kind:9s} {question!r}: {v if v is None else round(v * 1000)} ms"
+                    f" (load {load:.2f}) heard {turn.heard!r} answer {turn.answer!r}",
                     flush=True,
                 )
-                if v is not None:
+                if v is None:
+                    missed[kind] += 1
+                else:
                     results[kind].append(v * 1000)
+    print(f"load average (1 min) over the run: {min(loads):.2f}-{max(loads):.2f}")
     for kind, vals in results.items():
         if vals:
             print(
                 f"{kind:9s} voice-to-voice p50 {statistics.median(vals):.0f} ms "
-                f"(min {min(vals):.0f}, max {max(vals):.0f}, n={len(vals)})"
+                f"p90 {_p90(vals):.0f} ms (min {min(vals):.0f}, max {max(vals):.0f}, "
+                f"n={len(vals)}, no answer {missed[kind]})"
             )
 
 
