@@ -15,12 +15,6 @@ from typing import Any
 from antiphon.session.commands import Tool
 
 
-class McpConfigError(ValueError):
-    def __init__(self, message: str, param: str) -> None:
-        super().__init__(message)
-        self.param = param
-
-
 @dataclass(frozen=True)
 class McpServer:
     label: str
@@ -38,49 +32,6 @@ class McpServer:
             "require_approval": "never",
             "server_description": self.description or None,
         }
-
-
-def parse_mcp(t: dict[str, Any], param: str) -> McpServer:
-    label, url = t.get("server_label"), t.get("server_url")
-    if not isinstance(label, str) or not label:
-        raise McpConfigError("an mcp tool needs a server_label", f"{param}.server_label")
-    if t.get("connector_id") is not None:
-        raise McpConfigError(
-            "connectors are OpenAI-hosted; give the MCP server's server_url instead",
-            f"{param}.connector_id",
-        )
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise McpConfigError(
-            "an mcp tool needs a server_url (http:// or https://, Streamable HTTP)",
-            f"{param}.server_url",
-        )
-    approval = t.get("require_approval", "never")
-    if approval != "never":
-        raise McpConfigError(
-            f"require_approval {approval!r} is not supported; use 'never' (antiphon calls the "
-            "MCP server's tools without asking the client)",
-            f"{param}.require_approval",
-        )
-    allowed = t.get("allowed_tools")
-    if isinstance(allowed, dict):
-        allowed = allowed.get("tool_names")
-    if allowed is not None and (
-        not isinstance(allowed, list) or not all(isinstance(n, str) for n in allowed)
-    ):
-        raise McpConfigError(
-            "allowed_tools must be a list of tool names or {'tool_names': [...]}",
-            f"{param}.allowed_tools",
-        )
-    headers = dict(t.get("headers") or {})
-    if isinstance(t.get("authorization"), str):
-        headers["Authorization"] = f"Bearer {t['authorization']}"
-    return McpServer(
-        label,
-        url,
-        frozenset(allowed) if allowed is not None else None,
-        tuple((str(k), str(v)) for k, v in headers.items()),
-        str(t.get("server_description") or ""),
-    )
 
 
 @dataclass

@@ -17,7 +17,7 @@ from antiphon.server import realtime_events as rt
 from antiphon.server.audio_formats import b64decode_strict, decode_audio
 from antiphon.server.protocol import client_events as ce
 from antiphon.server.protocol.errors import ClientError
-from antiphon.server.realtime_config import ConfigError, RealtimeSessionState
+from antiphon.server.realtime_config import RealtimeSessionState
 from antiphon.server.realtime_items import ResponseRequest
 from antiphon.server.realtime_out import EventTranslator
 from antiphon.session.commands import (
@@ -75,14 +75,9 @@ class ClientEventHandler:
 
     # ---- session -------------------------------------------------------------------------
     def _session_update(self, ev: ce.SessionUpdate) -> Handled:
-        s = ev.session
-        try:
-            configure = self.state.update(s)
-        except ConfigError as exc:
-            raise ClientError("invalid_value", str(exc), exc.param) from exc
-        x = s.get("x_antiphon")
-        if isinstance(x, dict) and isinstance(x.get("events"), bool):
-            self.out.extras = x["events"]
+        configure = self.state.update(ev.session)  # validated when the event was parsed
+        if ev.session.x_antiphon.events is not None:
+            self.out.extras = ev.session.x_antiphon.events
         return Handled([configure], [rt.event("session.updated", session=self.state.as_json())])
 
     # ---- input audio --------------------------------------------------------------------

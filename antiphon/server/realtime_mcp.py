@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from antiphon.server import realtime_events as rt
 from antiphon.server.mcp_tools import McpHub, McpServer
-from antiphon.server.realtime_config import parse_tools
-from antiphon.session.commands import Configure, ToolResult
+from antiphon.session.commands import Configure, Tool, ToolResult
 from antiphon.session.events import Event, ResponseDone, ToolCall
 
 if TYPE_CHECKING:
@@ -71,7 +70,9 @@ class McpBridge:
         out.items.put(item)
         self.conn.emit(rt.event("mcp_list_tools.completed", item_id=item_id))
         self.conn.emit(rt.event("conversation.item.done", previous_item_id=prev, item=item))
-        functions = parse_tools(self.conn.state.tools)  # the session's function tools now
+        functions = tuple(  # the session's function tools now
+            Tool(t["name"], t["description"], t["parameters"]) for t in self.conn.state.tools
+        )
         self.conn.command(Configure(tools=functions + self.hub.as_brain_tools()))
 
     # ---- calls -----------------------------------------------------------------------------

@@ -26,8 +26,9 @@ from antiphon.server import realtime_events as rt
 from antiphon.server.auth import authorized
 from antiphon.server.connection import CloseConnection
 from antiphon.server.context import ServerContext
+from antiphon.server.protocol.errors import ClientError
 from antiphon.server.realtime import RealtimeConnection
-from antiphon.server.realtime_config import ConfigError, RealtimeSessionState
+from antiphon.server.realtime_config import parse_session
 from antiphon.server.webrtc_channel import (
     DataChannelSocket,
     drop_remote_candidates_off_loopback,
@@ -251,10 +252,10 @@ class Calls:
             sdp, session_cfg = await read_offer(request)
             check_offer(sdp)
             if session_cfg is not None:
-                try:  # validate on a scratch state: a bad config is an HTTP error, not a call
-                    RealtimeSessionState().update(session_cfg)
-                except ConfigError as exc:
-                    raise CallError(400, "invalid_value", str(exc), exc.param) from exc
+                try:  # a bad config is an HTTP error, not a call
+                    parse_session(session_cfg)
+                except ClientError as exc:
+                    raise CallError(400, exc.code, exc.message, exc.param) from exc
             return await self._answer(request, sdp, session_cfg)
         except CallError as err:
             return err.response()

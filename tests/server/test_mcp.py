@@ -142,9 +142,14 @@ async def test_bad_mcp_configs_are_specific_errors(fake_server) -> None:  # type
     c = await Client.connect(fake_server.ws_url + "/v1/realtime")
     await c.wait_for("session.created")
     cases = [
-        ({"type": "mcp", "server_url": "http://127.0.0.1:9/mcp"}, "session.tools[0].server_label"),
+        (
+            {"type": "mcp", "server_url": "http://127.0.0.1:9/mcp"},
+            "missing_required_parameter",
+            "session.tools[0].server_label",
+        ),
         (
             {"type": "mcp", "server_label": "x", "server_url": "ftp://x"},
+            "invalid_value",
             "session.tools[0].server_url",
         ),
         (
@@ -154,11 +159,12 @@ async def test_bad_mcp_configs_are_specific_errors(fake_server) -> None:  # type
                 "server_url": "http://127.0.0.1:9/mcp",
                 "require_approval": "always",
             },
+            "invalid_value",
             "session.tools[0].require_approval",
         ),
     ]
-    for tool, param in cases:
+    for tool, code, param in cases:
         await c.send("session.update", session={"tools": [tool]})
         err = await c.wait_for("error")
-        assert err["error"]["code"] == "invalid_value" and err["error"]["param"] == param, err
+        assert err["error"]["code"] == code and err["error"]["param"] == param, err
     await c.close()

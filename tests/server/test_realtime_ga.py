@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from wsclient import Client, speechlike
 
-from antiphon.server.realtime_config import ConfigError, RealtimeSessionState
+from antiphon.server.protocol.errors import ClientError
+from antiphon.server.realtime_config import RealtimeSessionState
 
 TD = "session.audio.input.turn_detection"
 
@@ -45,13 +46,18 @@ async def test_bad_eagerness_is_a_specific_error_and_changes_nothing(fake_server
     await c.send("session.update", session={"instructions": "still alive"})
     assert (await c.wait_for("session.updated"))["session"]["instructions"] == "still alive"
     await c.close()
-    with pytest.raises(ConfigError):
+    with pytest.raises(ClientError) as info:
         RealtimeSessionState().update(
             {"turn_detection": {"type": "server_vad", "eagerness": "low"}}
         )
-    with pytest.raises(ConfigError):
+    assert (info.value.code, info.value.param) == (
+        "invalid_value",
+        "session.turn_detection.eagerness",
+    )
+    with pytest.raises(ClientError) as info:
         td = {"type": "server_vad", "idle_timeout_ms": 10}
         RealtimeSessionState().update({"turn_detection": td})
+    assert info.value.param == "session.turn_detection.idle_timeout_ms"
 
 
 async def test_idle_timeout_commits_the_silence_and_responds(fake_server) -> None:  # type: ignore[no-untyped-def]
@@ -100,7 +106,7 @@ async def test_noise_reduction_runs_on_the_input(fake_server, profile) -> None: 
         await c.wait_for("input_audio_buffer.speech_stopped", timeout=5)
     await c.send("session.update", session={"audio": {"input": {"noise_reduction": {"type": "x"}}}})
     err = await c.wait_for("error")
-    assert err["error"]["param"] == "session.audio.input.noise_reduction"
+    assert err["error"]["param"] == "session.audio.input.noise_reduction.type"
     await c.close()
 
 

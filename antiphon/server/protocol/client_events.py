@@ -23,8 +23,8 @@ from pydantic import (
     field_validator,
 )
 
+from antiphon.server.protocol import session_config as sc
 from antiphon.server.protocol.errors import ClientError, fail, from_validation
-from antiphon.server.realtime_config import ConfigError, parse_max_output_tokens
 
 
 def _str_or_none(value: object) -> str | None:
@@ -136,26 +136,29 @@ InputItem = Annotated[
     _item_tag(("message", "item_reference")),
 ]
 # the tags above, left out of an error's param path
-UNION_TAGS = frozenset(
-    {"input_text", "other_part", "message", "function_call_output", "item_reference", "unsupported"}
+UNION_TAGS = (
+    frozenset(
+        {
+            "input_text",
+            "other_part",
+            "message",
+            "function_call_output",
+            "item_reference",
+            "unsupported",
+        }
+    )
+    | sc.UNION_TAGS
 )
 
 
 # ---- response parameters -----------------------------------------------------------------
-def _max_tokens(value: object) -> int | None:
-    try:
-        return parse_max_output_tokens(value, "max_output_tokens")
-    except ConfigError as exc:
-        raise fail("invalid_value", str(exc)) from exc
-
-
 class ResponseParams(_Model):
     metadata: dict[str, Any] | None = None
     instructions: str | None = None
     output_modalities: list[Any] | None = Field(
         None, validation_alias=AliasChoices("output_modalities", "modalities")
     )
-    max_output_tokens: Annotated[int | None, BeforeValidator(_max_tokens)] = Field(
+    max_output_tokens: sc.MaxTokens = Field(
         None, validation_alias=AliasChoices("max_output_tokens", "max_response_output_tokens")
     )
     conversation: str = "auto"
@@ -186,7 +189,7 @@ class ResponseParams(_Model):
 # ---- the events ----------------------------------------------------------------------------
 class SessionUpdate(ClientEvent):
     type: Literal["session.update"]
-    session: dict[str, Any]  # parsed by RealtimeSessionState.update (GA and beta shapes)
+    session: sc.SessionConfig  # GA and beta shapes
 
 
 class InputAudioBufferAppend(ClientEvent):

@@ -32,6 +32,8 @@ _VALUE_ERRORS = {
     "less_than_equal",
     "too_short",
     "too_long",
+    "string_too_short",
+    "string_too_long",
 }
 
 
