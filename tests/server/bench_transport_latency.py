@@ -54,7 +54,9 @@ QUESTIONS = [
     "What do bees make?",
     "What is the opposite of hot?",
 ]
-LEAD_S, TAIL_S, LOUD = 0.5, 6.0, 0.01
+# the client keeps streaming silence after the question until the answer's first audio,
+# up to TAIL_S (a loaded machine can take many seconds)
+LEAD_S, TAIL_S, LOUD = 0.5, 30.0, 0.01
 DONE_S = 30.0  # after the first audio, how long the answer may take to finish
 
 
