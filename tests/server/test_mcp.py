@@ -1,7 +1,8 @@
 """MCP tools against a real MCP server process on loopback (the `mcp` package's MCPServer,
 Streamable HTTP): listing, a call from speech, and a server that is down, slow or failing.
-The brain is the fake one (the protocol is under test); every event is validated against
-the openai SDK's types by the client."""
+The brain is the fake one (the protocol is under test), and once the real cascade (a spoken
+question that its LLM answers with the MCP tool); every event is validated against the
+openai SDK's types by the client."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fake_brain import fake_context
+from speech import synth
 from wsclient import Client, speechlike
 
 from antiphon.server.runner import BackgroundServer
@@ -99,6 +101,29 @@ async def test_mcp_tool_listed_and_called_from_speech(fake_server, mcp_url) -> N
     delta = await c.wait_for("response.output_audio_transcript.delta")
     assert "sunny and 21 degrees" in delta["delta"]
     await c.wait_for("response.done")
+    await c.close()
+
+
+@pytest.mark.models
+@pytest.mark.slow
+async def test_mcp_call_from_speech_on_the_real_cascade(cascade_server, mcp_url) -> None:  # type: ignore[no-untyped-def]
+    """The real cascade hears a spoken question, its LLM chooses the MCP server's tool, the
+    server calls it, and the answer spoken from the tool's result."""
+    c = await _session(cascade_server.ws_url, _mcp(mcp_url, "get_weather"))
+    await c.wait_for("mcp_list_tools.completed", timeout=30)
+    question = synth("What is the weather in Paris today?", sample_rate=24000)
+    await c.send_audio(np.concatenate([question, np.zeros(24000 * 2, np.float32)]), pace=1.0)
+    heard = await c.wait_for("conversation.item.input_audio_transcription.completed", timeout=60)
+    assert "weather" in heard["transcript"].lower(), heard
+    call = await c.wait_for("response.output_item.added", timeout=120)
+    assert call["item"]["type"] == "mcp_call" and call["item"]["name"] == "get_weather", call
+    args = await c.wait_for("response.mcp_call_arguments.done", timeout=60)
+    assert "paris" in args["arguments"].lower(), args
+    await c.wait_for("response.mcp_call.completed", item_id=call["item"]["id"], timeout=60)
+    await c.wait_for("response.done", timeout=60)  # held until the call finished
+    spoken = await c.wait_for("response.output_audio_transcript.done", timeout=120)
+    assert "21" in spoken["transcript"] or "sunny" in spoken["transcript"].lower(), spoken
+    await c.wait_for("response.done", timeout=60)
     await c.close()
 
 
