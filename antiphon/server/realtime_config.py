@@ -120,7 +120,8 @@ class RealtimeSessionState:
                 },
             },
             "x_antiphon": {
-                "style": {"speed": self.speed, "volume": self.volume, "pitch": self.pitch}
+                "style": {"speed": self.speed, "volume": self.volume, "pitch": self.pitch},
+                "demo_tools": self.demo_tools,
             },
         }
 

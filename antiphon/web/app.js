@@ -10,7 +10,7 @@ const params = new URLSearchParams(location.search);
 
 const state = (window.antiphon = {
   connected: false, error: null, transport: null, fallback: null, user: [], agent: [], tools: [],
-  latencies: [], played: 0, responses: 0, interrupted: 0, events: [],
+  latencies: [], played: 0, responses: 0, interrupted: 0, events: [], session: null,
 });
 
 let link = null, stream = null, micMeter = null, t0 = 0;
@@ -113,7 +113,11 @@ function onEvent(ev) {
   logEvent(ev);
   switch (ev.type) {
     case "session.created":
+      state.session = ev.session;
       if (!$("instructions").value.trim() && ev.session.instructions) $("instructions").placeholder = ev.session.instructions;
+      break;
+    case "session.updated":
+      state.session = ev.session; // the settings as the server applied them
       break;
     case "input_audio_buffer.speech_started":
       if (link) link.stopPlayback(); // barge-in: the agent stops at once

@@ -1,6 +1,8 @@
 // Drive Debian's headless Chromium (via playwright-core) through antiphon's page.
 // Usage: node browser_check.mjs URL MODE [WAV] [SCREENSHOT]
 //   MODE "talk": fake microphone from WAV; wait for a recognised question, an answer and played audio
+//     (with PAGE_SETTINGS='{"instructions": ..., "speed": ..., "demoTools": ...}' a person's
+//     settings are entered first and the start button clicked)
 //   MODE "denied": microphone permission denied; wait for the page's message
 //   MODE "unreachable": URL points at a closed port; wait for the page's message
 // Prints the page's `window.antiphon` state as one JSON line.
@@ -21,7 +23,20 @@ try {
   const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
   const page = await context.newPage();
   page.on("console", (m) => { if (m.type() === "error") console.error("[page]", m.text()); });
-  await page.goto(url + (url.includes("?") ? "&" : "?") + "autostart=1");
+  const settings = process.env.PAGE_SETTINGS ? JSON.parse(process.env.PAGE_SETTINGS) : null;
+  if (settings) {
+    await page.goto(url);
+    await page.fill("#instructions", settings.instructions);
+    await page.evaluate((s) => {
+      const speed = document.getElementById("speed");
+      speed.value = String(s.speed);
+      speed.dispatchEvent(new Event("input"));
+      document.getElementById("demo-tools").checked = s.demoTools;
+    }, settings);
+    await page.click("#start");
+  } else {
+    await page.goto(url + (url.includes("?") ? "&" : "?") + "autostart=1");
+  }
   const cond = {
     talk: "window.antiphon && window.antiphon.user.length > 0 && window.antiphon.agent.length > 0 && window.antiphon.played > 4800",
     denied: "window.antiphon && !!window.antiphon.error",
@@ -29,9 +44,13 @@ try {
   }[mode];
   try {
     await page.waitForFunction(cond, null, { timeout: timeoutMs, polling: 200 });
+    // the answer started playing; let it play out so `played` counts all of it
+    if (mode === "talk") await page.waitForTimeout(1500);
   } finally {
     state = await page.evaluate(() => ({ ...window.antiphon, notice: document.getElementById("notice").textContent,
-      transcript: document.getElementById("transcript").innerText }));
+      transcript: document.getElementById("transcript").innerText,
+      eventLog: [...document.getElementById("events").children].map((li) => li.innerText),
+      transportShown: document.getElementById("transport-used").textContent }));
     if (shot) await page.screenshot({ path: shot });
   }
 } finally {

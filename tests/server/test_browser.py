@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,12 +21,21 @@ ROOT = HERE.parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
-def _browser(url: str, mode: str, wav: str = "", shot: str = "", timeout_s: int = 150) -> dict:  # type: ignore[type-arg]
+def _browser(
+    url: str,
+    mode: str,
+    wav: str = "",
+    shot: str = "",
+    timeout_s: int = 150,
+    settings: dict[str, Any] | None = None,
+) -> dict:  # type: ignore[type-arg]
     if not Path(CHROMIUM).exists() or shutil.which("node") is None:
         pytest.fail("chromium and node are required (run `make setup`)")
     if not (ROOT / "node_modules" / "playwright-core").is_dir():
         pytest.fail("playwright-core is not installed (run `make setup`)")
     env = {**os.environ, "BROWSER_TIMEOUT_MS": str(timeout_s * 1000), "CHROMIUM": CHROMIUM}
+    if settings is not None:
+        env["PAGE_SETTINGS"] = json.dumps(settings)
     proc = subprocess.run(
         ["node", str(HERE / "browser_check.mjs"), url, mode, wav, shot],
         capture_output=True,
@@ -57,14 +67,31 @@ def test_page_reports_denied_microphone(fake_server) -> None:  # type: ignore[no
 
 def test_page_talks_over_webrtc(fake_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The page's default transport on the instant fake brain: Opus both ways, events on
-    the data channel, the answer audible on the page."""
+    the data channel, the answer audible on the page. A person's settings (persona, voice
+    speed, demo tools off) reach the server; the page shows the transport and a timed log."""
     rate = 48000
     noise = 0.3 * np.random.default_rng(0).standard_normal(int(rate * 0.8))
     wav = tmp_path / "noise.wav"
     signal = [np.zeros(rate, np.float32), noise.astype(np.float32), np.zeros(rate * 6, np.float32)]
     write_wav(wav, np.concatenate(signal), rate)
-    state = _browser(fake_server.url + "/", "talk", str(wav), timeout_s=60)
+    persona = "You are a patient pirate who answers in one sentence."
+    state = _browser(
+        fake_server.url + "/",
+        "talk",
+        str(wav),
+        timeout_s=60,
+        settings={"instructions": persona, "speed": 1.5, "demoTools": False},
+    )
     assert state["transport"] == "webrtc" and state["fallback"] is None, state
+    assert state["transportShown"].startswith("WebRTC"), state["transportShown"]
+    session = state["session"]  # as the server echoed it
+    assert session["instructions"] == persona
+    assert session["audio"]["output"]["speed"] == 1.5
+    assert session["x_antiphon"]["demo_tools"] is False
+    times = [e["t"] for e in state["events"]]
+    assert times == sorted(times) and times[0] >= 0
+    assert any("session.created" in line for line in state["eventLog"]), state["eventLog"]
+    assert all(float(line.split()[0]) >= 0 for line in state["eventLog"])  # seconds since start
     assert state["user"] == ["what is the weather in Paris"]
     assert state["agent"] == ["Hello from the fake brain."]
     assert 0.4 * 24000 < state["played"] < 1.2 * 24000, state  # the 0.6 s beep, once
