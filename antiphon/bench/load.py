@@ -18,7 +18,8 @@ that speak in real time (antiphon/bench/load_clients.py).
 
 ``--compare-slots 1,8`` runs the talker scenarios once per LLM slot count (cascade/
 llm_engine.py; 1 = one llama.cpp stream at a time), one stack after the other in the same
-run, so the two paths are measured side by side under the same machine load.
+run, so the two paths are measured side by side under the same machine load (``8s``: 8
+slots without ``llm_share_cpu``, the engine keeping all its threads while TTS/ASR run).
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ from antiphon.bench.load_clients import RATE, Turn, abort_mid_reply, flood, talk
 from antiphon.cascade.llm_batch import BatchedChatLLM
 
 LEVELS = (1, 2, 4, 8, 16)
+STAGES = ("eot_ms", "asr_final_ms", "llm_first_token_ms", "tts_first_audio_ms")
 
 
-def summary(turns: list[Turn], label: str, n: int, slots: int = 1) -> dict[str, Any]:
+def summary(turns: list[Turn], label: str, n: int, slots: int | str = 1) -> dict[str, Any]:
     v2v = [t.v2v_s for t in turns if t.v2v_s is not None]
     return {
         "scenario": label,
@@ -59,6 +61,12 @@ def summary(turns: list[Turn], label: str, n: int, slots: int = 1) -> dict[str, 
         "audio_s": sum(t.audio_s for t in turns),
         "late_s": sum(t.late_s for t in turns),
         "errors": sorted({e for t in turns for e in t.errors}),
+        # where the first audio's time went (server side, median over the answered turns)
+        "stages_p50_ms": {
+            k: round(pct([t.stages[k] for t in turns if k in t.stages], 50))
+            for k in STAGES
+            if any(k in t.stages for t in turns)
+        },
     }
 
 
@@ -138,13 +146,14 @@ async def disconnects(
 
 def _print_levels(rows: list[dict[str, Any]]) -> None:
     print(
-        f"{'scenario':<13}{'slots':>6}{'N':>3}{'answered':>10}{'refused':>8}{'v2v p50':>9}{'v2v p90':>9}{'late audio':>13}  errors"
+        f"{'scenario':<13}{'slots':>6}{'N':>3}{'answered':>10}{'refused':>8}{'v2v p50':>9}{'v2v p90':>9}{'late audio':>13}  {'eot/asr/llm/tts ms':<22}errors"
     )
     for r in rows:
         late = f"{r['late_s']:.2f}/{r['audio_s']:.0f}s"
+        st = "/".join(str(r.get("stages_p50_ms", {}).get(k, "-")) for k in STAGES)
         print(
             f"{r['scenario']:<13}{r.get('llm_slots', 1):>6}{r['sessions']:>3}{r['answered']:>6}/{r['sessions']:<3}{r['refused']:>8}"
-            f"{r['v2v_p50_s']:8.2f}s{r['v2v_p90_s']:8.2f}s{late:>13}  {','.join(r['errors']) or '-'}"
+            f"{r['v2v_p50_s']:8.2f}s{r['v2v_p90_s']:8.2f}s{late:>13}  {st:<22}{','.join(r['errors']) or '-'}"
         )
 
 
@@ -160,23 +169,24 @@ def main(args: argparse.Namespace) -> int:
     timeout_s = float(getattr(args, "timeout", 60.0) or 60.0)
     gap_s = float(getattr(args, "gap", 3.0) or 3.0)
     count = int(getattr(args, "disconnects", 200))
-    compare = [int(x) for x in str(getattr(args, "compare_slots", "") or "").split(",") if x]
+    compare = [x for x in str(getattr(args, "compare_slots", "") or "").split(",") if x]
     rows: list[dict[str, Any]] = []
     extra: list[dict[str, Any]] = []
     metrics = ""
-    for k, slots in enumerate(compare or [0]):
+    for k, label in enumerate(compare or [""]):
         last = k == max(0, len(compare) - 1)
         overrides: dict[str, Any] = {"max_tokens": 48}
-        if slots:
-            overrides["llm_slots"] = slots
+        if label:
+            overrides["llm_slots"] = int(label.rstrip("s"))
+            overrides["llm_share_cpu"] = not label.endswith("s")
         stack = load_stack(args, **overrides)
-        slots = stack.config.llm_slots
+        slots = label or str(stack.config.llm_slots)
         qs = [
             resample(stack.synthesize(q, USER_VOICE), stack.tts_rate, RATE) for q in QUESTIONS[:16]
         ]
         ctx = cascade_context(stack, ServerConfig(lead_ms=150, max_sessions=max(64, *levels)))
         with BackgroundServer(ctx) as srv:
-            url = srv.ws_url + "/v1/realtime"
+            url = srv.ws_url + "/v1/realtime?x_antiphon=1"  # with the per-stage metrics
             asyncio.run(talk(url, qs[0], time.monotonic(), timeout_s))  # the first question: warm
             for scenario in str(getattr(args, "scenarios", "") or "simultaneous,staggered").split(
                 ","

@@ -35,6 +35,9 @@ class Turn:
     answer: str = ""
     errors: list[str] = field(default_factory=list)
     refused: str | None = None  # the connection was refused (HTTP status and code)
+    # the server's per-stage times after the end of speech (x.antiphon.metrics; only on a
+    # URL with ?x_antiphon=1): eot_ms, asr_final_ms, llm_first_token_ms, tts_first_audio_ms
+    stages: dict[str, float] = field(default_factory=dict)
 
 
 def _b64(audio: np.ndarray) -> str:
@@ -104,6 +107,8 @@ async def talk(url: str, question: np.ndarray, start_at: float, timeout_s: float
                         turn.audio_s += len(base64.b64decode(ev["delta"])) / 2 / RATE
                     elif kind == "response.output_audio_transcript.delta":
                         turn.answer += ev["delta"]
+                    elif kind == "x.antiphon.metrics":
+                        turn.stages.update(ev.get("values", {}))
                     elif kind == "error":
                         turn.errors.append(ev["error"].get("code", ""))
                     elif kind == "response.done" and turn.audio_s > 0:

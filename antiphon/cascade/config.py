@@ -29,6 +29,8 @@ class CascadeConfig:
     # conversation kept in its own KV sequence; 1 = one llama.cpp context, one stream at a time
     llm_slots: int = 1
     llm_kv_tokens: int = 16384  # KV cells all slots share (unified cache)
+    # the batched engine decodes with one thread fewer while the TTS or the ASR computes
+    llm_share_cpu: bool = True
     language: Literal["en", "zh"] = "en"
     # English recognizer: live partials / final decode models (cascade/asr.py RECOGNIZERS),
     # chosen by `bench quality --asr-study` (docs/bench-quality.md)

@@ -17,7 +17,7 @@ import codecs
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +67,10 @@ class Reply(Job):
         max_tokens: int,
         temperature: float,
         judge: Probe | None,
+        lead: Callable[[], float | None] | None = None,
     ) -> None:
         super().__init__(prompt, CHAT)
+        self._lead = lead  # the consumer's audio ahead of its listener (the engine's schedule)
         self.owner, self.mode, self.tools = owner, mode, tools
         self.cancel, self.max_tokens, self.temperature = cancel, max_tokens, temperature
         self.judge = judge
@@ -84,6 +86,11 @@ class Reply(Job):
     # ---- engine thread ---------------------------------------------------------------------
     def cancelled(self) -> bool:
         return not self.finished and (self.stopped or _is_cancelled(self.cancel))
+
+    def lead(self) -> float | None:
+        if self.finished or self._lead is None:  # a closing tail is cheap and frees the slot
+            return None
+        return self._lead()
 
     def ready(self) -> bool:
         if self.judge is not None:
@@ -204,10 +211,7 @@ class BatchedChatLLM(ChatLLM):
         self.engine.close()
 
     def set_threads(self, n_threads: int) -> None:
-        import llama_cpp
-
-        ctx = self.engine.ctx.ctx
-        self.engine.call(lambda: llama_cpp.llama_set_n_threads(ctx, n_threads, n_threads))
+        self.engine.call(lambda: self.engine.set_threads(n_threads))
         self.n_threads = n_threads
 
     # ---- probes ------------------------------------------------------------------------------
@@ -251,7 +255,10 @@ class BatchedChatLLM(ChatLLM):
         max_tokens: int = 200,
         temperature: float = 0.3,
         tool_choice: ToolChoice = "auto",
+        lead: Callable[[], float | None] | None = None,
     ) -> Iterator[str]:
+        """ChatLLM.stream; ``lead``: seconds of this reply's speech already queued ahead of
+        its listener (None: none yet), read on the engine thread to schedule its steps."""
         t0 = time.perf_counter()
         tokens = self._fit(messages, tools, max_tokens)
         self.last_tool_probability = None
@@ -268,7 +275,7 @@ class BatchedChatLLM(ChatLLM):
         prompt = tokens
         if mode is Mode.CALL and self._tool_open_id >= 0:
             prompt = [*tokens, self._tool_open_id]  # the model sees the call it is writing
-        reply = Reply(self, prompt, mode, allowed, cancel, max_tokens, temperature, judge)
+        reply = Reply(self, prompt, mode, allowed, cancel, max_tokens, temperature, judge, lead)
         self.engine.submit(reply)
         generated, first_s, cancelled = 0, 0.0, False
         try:

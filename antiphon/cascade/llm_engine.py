@@ -10,6 +10,12 @@ the others' decoding), decodes them as one batch, and hands each request the bat
 its last token; the request samples from that row with its own sampler chain
 (llm_batch.py) and says what to evaluate next.
 
+Which requests a step takes is decided by their deadlines (``schedule``): a reply whose
+synthesized audio already runs ``HUNGRY_S`` ahead of its listener yields its steps to the
+replies that have less (first: those with no audio yet), so the step is smaller and theirs
+come sooner; when every reply is that far ahead, only those under ``AHEAD_S`` decode, and
+none past it (the CPU goes to speech synthesis instead).
+
 Requests are ``Job``s: a prompt that must be in the job's slot, then callbacks on the
 engine thread. Everything here runs on that thread except ``submit``, ``call`` and
 ``wake``.
@@ -30,6 +36,21 @@ import numpy as np
 from antiphon.cascade.llm_slots import CHAT, Placement, Slot, SlotPool
 
 log = logging.getLogger("antiphon.cascade.llm_engine")
+
+# seconds of a reply's audio queued ahead of playback: below HUNGRY_S it decodes in the
+# next step; at or above it, it yields to the hungry ones; at AHEAD_S it waits even alone
+HUNGRY_S, AHEAD_S = 1.5, 4.0
+
+
+def schedule(leads: list[float | None]) -> list[int]:
+    """Which jobs the next step takes (indices, in the given order), from each job's audio
+    lead in seconds (None: no audio yet, or not a spoken reply: due now). Each step's
+    cost grows with its rows (8 rows cost ~4x one on 2 cores, llm_batch_bench), so a reply
+    with audio to spare gives its row to those whose listeners wait or soon will."""
+    hungry = [i for i, lead in enumerate(leads) if lead is None or lead < HUNGRY_S]
+    if hungry:
+        return hungry
+    return [i for i, lead in enumerate(leads) if lead is not None and lead < AHEAD_S]
 
 
 class EngineThread:
@@ -80,6 +101,11 @@ class Job:
 
     def cancelled(self) -> bool:
         return False
+
+    def lead(self) -> float | None:
+        """Seconds of this job's output already voiced ahead of its listener (None: none
+        yet, or nobody listens: due now)."""
+        return None
 
     def ready(self) -> bool:
         """May the token that yields this job's next row be evaluated now? (Backpressure
@@ -135,6 +161,8 @@ class BatchEngine:
         self._waiting: list[Job] = []
         self.steps = 0
         self.rows = 0  # tokens decoded, for the bench
+        self.n_threads = self._threads_now = int(llm.context_params.n_threads)
+        self.crowded: Callable[[], bool] | None = None  # another model computes now (stack.py)
         thread.submit(self._open, n_ctx, n_seq).result()
         self._loop_future = thread.submit(self._loop)
 
@@ -255,8 +283,12 @@ class BatchEngine:
             if pl is not None:
                 self._waiting.remove(job)
                 self._place(job, pl)
-        # decoding jobs first (one token each), then prompt chunks in arrival order
+        # decoding jobs first (one token each), then prompt chunks in arrival order; of
+        # those, the ones whose listeners need words soonest (schedule)
         order = [j for j in self._active if j.started] + [j for j in self._active if not j.started]
+        # (a job that cannot run now, its consumer full or its judge not answered, has no say)
+        able = [j for j in order if j.pending[: -1 if j.want_logits and not j.ready() else None]]
+        order = [able[i] for i in schedule([j.lead() for j in able])]
         batch: list[tuple[Job, list[int], bool]] = []
         room, budget = self.capacity, self.prefill_chunk
         for job in order:
@@ -278,6 +310,21 @@ class BatchEngine:
         self._decode(batch)
         return True
 
+    def set_threads(self, n_threads: int) -> None:
+        self.n_threads = n_threads
+        self._fit_threads()
+
+    def _fit_threads(self) -> None:
+        """One thread fewer while another model computes (speech synthesis, recognition):
+        llama.cpp's threads meet at every layer, so on 2 cores a thread preempted by the
+        other model stalls the whole step while the others spin."""
+        want = self.n_threads
+        if want > 1 and self.crowded is not None and self.crowded():
+            want -= 1
+        if want != self._threads_now:
+            self.llama.llama_set_n_threads(self.ctx.ctx, want, want)
+            self._threads_now = want
+
     def _decode(self, batch: list[tuple[Job, list[int], bool]]) -> None:
         b = self._batch.batch
         n = 0
@@ -295,6 +342,7 @@ class BatchEngine:
             if last:
                 rows.append((job, n - 1))
         b.n_tokens = n
+        self._fit_threads()
         rc = self.llama.llama_decode(self.ctx.ctx, b)
         if rc == 1:  # no room in the KV cache: drop the least recently used idle cache
             idle = self.slots.idle_lru()

@@ -238,6 +238,13 @@ class Responder:
         await self.gate.wait()
         self.generated.clear()
 
+    def _audio_lead(self) -> float | None:
+        """Seconds of this response's audio queued ahead of its listener (None: none yet);
+        read from the LLM engine's thread."""
+        if not self._spoken:
+            return None
+        return max(0.0, self._audio_ms - self.ctx.heard_ms(self.response_id)) / 1000.0
+
     def _timeline(self) -> list[tuple[str, float, float]]:
         return [(x.text, x.start_ms, x.dur_ms) for x in self._spoken]
 
@@ -357,6 +364,7 @@ class Responder:
             owner=self.response_id,
             # (not while other sessions wait for the LLM: their first words come first)
             between=lambda: self._llm_may_run.wait(0.0 if self.workers.llm.depth() else 2.0),
+            lead=self._audio_lead,  # the batched engine serves the hungriest replies first
         )
         parser = ToolCallParser()
         chunker = PhraseChunker(first_words=self.stack.config.first_phrase_words)

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,9 +28,12 @@ from antiphon.cascade.remote_llm import RemoteChatLLM, RemoteLLMError
 from antiphon.cascade.smart_turn import SmartTurn
 from antiphon.cascade.tts import EspeakTTS, PiperTTS
 from antiphon.cascade.vad import SileroVAD
-from antiphon.cascade.workers import StackWorkers
+from antiphon.cascade.workers import StackWorkers, current_lead
 from antiphon.cascade.zh_tts import ZhttsTTS
 from antiphon.session.commands import SpeakingStyle, Tool, ToolChoice
+
+if TYPE_CHECKING:
+    from antiphon.cascade.services import CascadeServices
 
 Progress = Callable[[str], None]
 log = logging.getLogger("antiphon.cascade")
@@ -67,6 +71,11 @@ class CascadeStack:
         self.workers = StackWorkers(
             llm_threads=cfg.llm_parallel if cfg.llm_url else cfg.llm_slots + 2 if batched else 1
         )
+        if isinstance(self.llm, BatchedChatLLM) and cfg.llm_share_cpu:
+            # the engine decodes all the time under load: it leaves a core to the TTS and
+            # the ASR while they run (the single context pauses for the first phrase instead)
+            w = self.workers
+            self.llm.engine.crowded = lambda: w.tts.busy() or w.asr.busy()
         say("warming up")
         # the prompt most sessions start with: the demo tools only where every session has them
         demo = DemoTools().registry.schemas() if cfg.demo_tools == "on" else []
@@ -148,6 +157,19 @@ class CascadeStack:
         cancel: Callable[[], bool],
         tool_choice: ToolChoice = "auto",
     ) -> Iterator[str]:
+        if isinstance(self.llm, BatchedChatLLM):
+            # the batched engine decodes first the replies whose listeners need words
+            # soonest: the audio lead of the response this worker stream serves
+            yield from self.llm.stream(
+                messages,
+                tools=tools,
+                cancel=cancel,
+                tool_choice=tool_choice,
+                max_tokens=self.config.max_tokens,
+                temperature=self.config.temperature,
+                lead=current_lead(),
+            )
+            return
         with self._llm_guard():
             yield from self.llm.stream(
                 messages,
@@ -206,7 +228,7 @@ class SessionTools:
     that declares no tools and did not get the demo tools offers none: the model then never
     sees a tool section and can never call one, as with OpenAI's own server."""
 
-    def __init__(self, stack: CascadeStack) -> None:
+    def __init__(self, stack: CascadeServices) -> None:
         self.local = DemoTools()
         self.client: dict[str, Tool] = {}
         self.tool_choice: ToolChoice = "auto"

@@ -30,6 +30,15 @@ from enum import IntEnum
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+Lead = Callable[[], float | None]  # seconds of a response's audio ahead of its listener
+
+_running = threading.local()
+
+
+def current_lead() -> Lead | None:
+    """The audio lead of the response whose stream this worker thread runs (``stream``'s
+    ``lead``), for a model that schedules its work by it (the batched LLM engine)."""
+    return getattr(_running, "lead", None)
 
 
 class Urgency(IntEnum):
@@ -131,13 +140,15 @@ class ModelWorker:
         deadline: float | None = None,
         owner: str = "",
         between: Callable[[], object] | None = None,
+        lead: Lead | None = None,
     ) -> AsyncGenerator[T, None]:
         """Iterate ``make()`` on this model's thread, yielding its items here as they come.
 
         ``stop`` ends the iteration at the next item (set when the consumer leaves, or by the
         caller to cancel); ``between`` runs on the model's thread after each item (the
         LLM's pause while the first phrase is synthesized: it waits on the TTS worker,
-        never on a shared pool)."""
+        never on a shared pool); ``lead`` says how far the response's audio runs ahead of
+        its listener, readable by ``make()``'s model as ``current_lead()``."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue()
 
@@ -148,6 +159,7 @@ class ModelWorker:
                 stop.set()
 
         def run() -> None:
+            _running.lead = lead
             try:
                 if not stop.is_set():
                     items = make()
@@ -167,6 +179,8 @@ class ModelWorker:
             except BaseException as exc:  # handed to the consumer, which raises it
                 put(True, exc)
                 return
+            finally:
+                _running.lead = None
             put(True, None)
 
         fut = self.submit(run, urgency, deadline, owner)

@@ -4,6 +4,7 @@ opening is shared in from it instead), and the least recently used cache goes fi
 
 from __future__ import annotations
 
+from antiphon.cascade.llm_engine import AHEAD_S, HUNGRY_S, schedule
 from antiphon.cascade.llm_slots import CHAT, JUDGE, SlotPool
 
 SYSTEM = list(range(100))
@@ -41,3 +42,13 @@ def test_least_recently_used_cache_goes_when_none_is_a_prefix() -> None:
     pool.slots[2].tokens = [4, 4, 4]
     pl = pool.place(JUDGE, [4, 4, 4])
     assert pl is not None and pl.keep == 2
+
+
+def test_replies_with_audio_to_spare_yield_their_steps() -> None:
+    """The engine's step takes the replies whose listeners need words soonest: no audio
+    yet (None) or under HUNGRY_S queued; only when none is hungry, those under AHEAD_S."""
+    assert HUNGRY_S < AHEAD_S
+    assert schedule([None, HUNGRY_S + 0.5, 0.2, AHEAD_S + 1]) == [0, 2]
+    assert schedule([HUNGRY_S, AHEAD_S - 0.1, AHEAD_S + 1]) == [0, 1]
+    assert schedule([AHEAD_S, AHEAD_S + 2]) == []  # all far ahead: the CPU goes to TTS
+    assert schedule([]) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Iterator
 
 from antiphon.cascade.workers import ModelWorker, Urgency
 
@@ -125,3 +126,25 @@ async def test_eight_streams_that_wait_on_another_model_all_finish() -> None:
     assert all(len(r) == 4 for r in results)
     llm.close()
     tts.close()
+
+
+async def test_a_stream_s_model_reads_the_audio_lead_of_its_response() -> None:
+    """The batched LLM engine schedules a reply by how far its audio runs ahead: the model
+    call on the worker thread reads the lead its response passed to ``stream``."""
+    from antiphon.cascade.workers import current_lead
+
+    w = ModelWorker("test", threads=2)
+    queued = [0.0]
+
+    def reads() -> Iterator[float | None]:
+        for _ in range(2):
+            probe = current_lead()
+            yield None if probe is None else probe()
+            queued[0] = 2.5
+
+    got = [x async for x in w.stream(reads, threading.Event(), lead=lambda: queued[0])]
+    assert got == [0.0, 2.5]
+    # another stream on the same threads, without a lead, reads none (not the last one's)
+    plain = [x async for x in w.stream(reads, threading.Event())]
+    assert plain == [None, None]
+    w.close()
