@@ -154,4 +154,14 @@ async def test_out_of_band_response_stays_out_of_the_conversation(fake_server) -
     assert (await c.wait_for("error"))["error"]["code"] == "item_retrieve_invalid_item_id"
     await c.send("response.create", response={"input": [text]})  # input needs conversation none
     assert (await c.wait_for("error"))["error"]["param"] == "response.input"
+    # an item of the conversation may be referenced; an unknown id is an error
+    await c.send("conversation.item.create", item={**text, "id": "item_ctx"})
+    await c.wait_for("conversation.item.done")
+    ref = {"type": "item_reference", "id": "item_ctx"}
+    await c.send("response.create", response={"conversation": "none", "input": [ref, text]})
+    assert (await c.wait_for("response.done"))["response"]["status"] == "completed"
+    missing = {"type": "item_reference", "id": "item_nope"}
+    await c.send("response.create", response={"conversation": "none", "input": [missing]})
+    err = (await c.wait_for("error"))["error"]
+    assert (err["code"], err["param"]) == ("invalid_value", "response.input[0].id")
     await c.close()

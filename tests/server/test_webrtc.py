@@ -107,6 +107,28 @@ async def test_barge_in_clears_the_output_buffer(fake_server) -> None:  # type: 
         await c.close()
 
 
+async def test_client_clears_the_output_buffer(fake_server) -> None:  # type: ignore[no-untyped-def]
+    """`output_audio_buffer.clear` from the peer cuts the answer it is hearing: the response
+    is cancelled and the track goes quiet."""
+    c = RtcClient(fake_server.url, np.zeros(RATE * 4, np.float32))
+    try:
+        await c.connect()
+        c.send({"type": "response.create"})
+        started = await c.wait_for("output_audio_buffer.started")
+        c.send({"type": "output_audio_buffer.clear", "event_id": "clr"})
+        cleared = await c.wait_for("output_audio_buffer.cleared")
+        assert cleared["response_id"] == started["response_id"]
+        done = await c.wait_for("response.done")
+        assert done["response"]["status"] == "cancelled"
+        assert "output_audio_buffer.stopped" not in c.types()
+        await asyncio.sleep(0.5)
+        loud = np.array([np.sqrt(np.mean(f**2)) > 0.01 for f in c.heard])
+        assert loud.sum() * 0.02 < 0.45, loud.sum()  # less than the 0.6 s beep was played
+        assert not c.invalid, c.invalid
+    finally:
+        await c.close()
+
+
 async def test_data_channel_closing_mid_response_ends_the_call_only(fake_server) -> None:  # type: ignore[no-untyped-def]
     c = RtcClient(fake_server.url, _turn())
     await c.connect()
