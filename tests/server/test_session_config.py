@@ -24,6 +24,8 @@ GA: dict[str, Any] = {
     "tracing": "auto",
     "truncation": "auto",
     "include": ["item.input_audio_transcription.logprobs"],
+    "parallel_tool_calls": True,
+    "prompt": {"id": "pmpt_1"},
     "audio": {
         "input": {
             "format": {"type": "audio/pcmu"},
