@@ -125,7 +125,7 @@ def test_unknown_fields_are_ignored_at_every_level() -> None:
                 "input": {"turn_detection": {"type": "server_vad", "new": 2}, "new": 3},
                 "output": {"new": 4},
             },
-            "tools": [{"type": "function", "name": "f", "strict": True}],
+            "tools": [{"type": "function", "name": "f", "strict": True, "description": None}],
             "x_antiphon": {"new": 5, "style": {"new": 6}},
         }
     )

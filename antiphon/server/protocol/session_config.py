@@ -155,12 +155,14 @@ class Audio(_Model):
 class FunctionTool(_Model):
     type: Literal["function"] = "function"
     name: str = Field(min_length=1)
-    description: str = ""
+    description: str | None = None
     parameters: dict[str, Any] | None = None
 
     def tool(self) -> Tool:
         return Tool(
-            self.name, self.description, self.parameters or {"type": "object", "properties": {}}
+            self.name,
+            self.description or "",
+            self.parameters or {"type": "object", "properties": {}},
         )
 
 
