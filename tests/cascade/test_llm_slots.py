@@ -1,10 +1,11 @@
 """Slot placement of the batched LLM engine (no model): a session's next turn lands in the
 slot holding its conversation, another session never rewinds it for a shared opening (the
-opening is shared in from it instead), and the least recently used cache goes first."""
+opening is shared in from it instead), and the least recently used cache goes first; which
+replies a step takes (by audio lead) and the threads it leaves to other models."""
 
 from __future__ import annotations
 
-from antiphon.cascade.llm_engine import AHEAD_S, HUNGRY_S, schedule
+from antiphon.cascade.llm_engine import AHEAD_S, HUNGRY_S, BatchEngine, schedule
 from antiphon.cascade.llm_slots import CHAT, JUDGE, SlotPool
 
 SYSTEM = list(range(100))
@@ -52,3 +53,35 @@ def test_replies_with_audio_to_spare_yield_their_steps() -> None:
     assert schedule([HUNGRY_S, AHEAD_S - 0.1, AHEAD_S + 1]) == [0, 1]
     assert schedule([AHEAD_S, AHEAD_S + 2]) == []  # all far ahead: the CPU goes to TTS
     assert schedule([]) == []
+
+
+def test_the_engine_leaves_a_core_while_another_model_computes() -> None:
+    """llama.cpp's threads meet at every layer: while the TTS or the ASR runs, the engine
+    decodes with one thread fewer, and takes it back after (no model: the call is recorded)."""
+    calls: list[tuple[int, int]] = []
+
+    class Llama:
+        def llama_set_n_threads(self, ctx: object, n: int, n_batch: int) -> None:
+            calls.append((n, n_batch))
+
+    class Ctx:
+        ctx = object()
+
+    eng = BatchEngine.__new__(BatchEngine)
+    eng.llama, eng.ctx = Llama(), Ctx()  # type: ignore[assignment]
+    eng.n_threads = eng._threads_now = 2
+    busy = [False]
+    eng.crowded = lambda: busy[0]
+    eng._fit_threads()
+    assert calls == []  # nobody else computes: nothing changes
+    busy[0] = True
+    eng._fit_threads()
+    eng._fit_threads()
+    assert calls == [(1, 1)]  # once, not every step
+    busy[0] = False
+    eng._fit_threads()
+    assert calls == [(1, 1), (2, 2)]
+    eng.set_threads(1)  # one thread to begin with: nothing to give
+    busy[0] = True
+    eng._fit_threads()
+    assert calls == [(1, 1), (2, 2), (1, 1)]
