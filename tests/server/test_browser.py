@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fake_brain import fake_context
 from speech import synth
 
 from antiphon.audio.io import write_wav
+from antiphon.server.runner import BackgroundServer
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -98,6 +100,25 @@ def test_page_talks_over_webrtc(fake_server, tmp_path) -> None:  # type: ignore[
     types = [e["type"] for e in state["events"]]
     assert "response.output_audio.delta" not in types
     assert types.index("output_audio_buffer.started") < types.index("output_audio_buffer.stopped")
+
+
+def test_page_falls_back_to_the_websocket(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A call whose WebRTC connection cannot be made (the server offers a host candidate
+    nobody can reach) ends in the page's fallback: it talks over the WebSocket instead."""
+    rate = 48000
+    noise = 0.3 * np.random.default_rng(0).standard_normal(int(rate * 0.8))
+    wav = tmp_path / "noise.wav"
+    # the data channel is given 10 s before the page falls back: the speech comes after
+    signal = [np.zeros(rate * 12, np.float32), noise.astype(np.float32)]
+    write_wav(wav, np.concatenate([*signal, np.zeros(rate * 6, np.float32)]), rate)
+    unreachable = fake_context(webrtc_host_addresses=("192.0.2.1",))  # TEST-NET-1
+    with BackgroundServer(unreachable) as srv:
+        state = _browser(srv.url + "/", "talk", str(wav), timeout_s=60)
+    assert state["transport"] == "websocket", state
+    assert "data channel did not open" in state["fallback"], state["fallback"]
+    assert "using the WebSocket instead" in state["notice"]
+    assert state["user"] == ["what is the weather in Paris"]
+    assert state["agent"] == ["Hello from the fake brain."]
 
 
 @pytest.mark.models
