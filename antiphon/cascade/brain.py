@@ -22,7 +22,9 @@ from antiphon.cascade.brain_overlap import OverlapHandling
 from antiphon.cascade.conversation import Conversation, Message
 from antiphon.cascade.overlap import OverlapWatcher, chunk_db
 from antiphon.cascade.responder import Responder, ResponsePlan, llm_prompt
-from antiphon.cascade.stack import CascadeStack, SessionTools
+from antiphon.cascade.response import ResponseState
+from antiphon.cascade.services import CascadeServices
+from antiphon.cascade.stack import SessionTools
 from antiphon.cascade.turns import RecentAudio, TurnCandidate, end_of_turn
 from antiphon.cascade.vad import SileroVAD, VADSegmenter
 from antiphon.cascade.word_prefill import WordPrefill
@@ -48,7 +50,7 @@ LONG_TURN = 15 * 16000  # longer turns get no partials or speculation, one decod
 class CascadeBrain(SessionBounds, ClientCommands, OverlapHandling):
     input_rate = 16000
 
-    def __init__(self, stack: CascadeStack, instructions: str | None = None) -> None:
+    def __init__(self, stack: CascadeServices, instructions: str | None = None) -> None:
         self.stack = stack
         self.cfg = stack.config
         self.tools = SessionTools(stack)
@@ -111,7 +113,7 @@ class CascadeBrain(SessionBounds, ClientCommands, OverlapHandling):
     async def close(self) -> None:
         self._watchdog.cancel()
         if self._responder is not None:
-            await self._responder.cancel_silently()
+            await self._responder.cancel(announce=False)
         if self._candidate is not None:
             self._candidate.cancel()
         for job in list(self._jobs):
@@ -134,12 +136,9 @@ class CascadeBrain(SessionBounds, ClientCommands, OverlapHandling):
 
     def _agent_active(self) -> bool:
         r = self._responder
-        if r is None or not r.gate.is_set():
+        if r is None or r.state is ResponseState.GATED:
             return False
-        if r.finished and not self.ctx.is_playing():  # response.done already sent
-            self._responder = None
-            return False
-        if r.task is not None and r.task.done() and not self.ctx.is_playing():
+        if not r.active():  # over, and its last audio has played
             self._responder = None
             return False
         return True
@@ -285,9 +284,9 @@ class CascadeBrain(SessionBounds, ClientCommands, OverlapHandling):
         if cand is not None:
             cand.cancel()
         r = self._responder
-        if r is not None and not r.gate.is_set():
+        if r is not None and r.state is ResponseState.GATED:
             self._responder = None
-            await r.cancel_silently()
+            await r.cancel()
 
     async def _commit_turn(self, cand: TurnCandidate) -> None:
         item = self._user_item or new_item_id()
@@ -300,15 +299,12 @@ class CascadeBrain(SessionBounds, ClientCommands, OverlapHandling):
         metrics = cand.metrics(eot_t)
         await self.ctx.emit(UserTranscriptFinal(item, text, self.cfg.language))
         self._user_item, self._turn, self._candidate = None, [], None
-        r = (
-            self._responder
-            if (self._responder is not None and not self._responder.gate.is_set())
-            else None
-        )
+        r = self._responder
+        r = r if r is not None and r.state is ResponseState.GATED else None
         if not text:
             if r is not None:
                 self._responder = None
-                await r.cancel_silently()
+                await r.cancel()
             return
         self.conv.add(Message("user", text), item)
         await self._trim_conversation()
@@ -317,7 +313,7 @@ class CascadeBrain(SessionBounds, ClientCommands, OverlapHandling):
         if new_style is not None:
             if r is not None:
                 self._responder = None
-                await r.cancel_silently()
+                await r.cancel()
             self.style = new_style
             await self.ctx.emit(StyleChanged(new_style.speed, new_style.volume, new_style.pitch))
             self._respond(
@@ -327,11 +323,11 @@ class CascadeBrain(SessionBounds, ClientCommands, OverlapHandling):
         if self.td is not None and not self.td.create_response:
             if r is not None:
                 self._responder = None
-                await r.cancel_silently()
+                await r.cancel()
             return
         if r is not None:
             r.plan.extra_messages.clear()  # the user message is now in the conversation
-            r.open_gate(metrics)
+            r.release(metrics)
         else:
             self._respond(ResponsePlan(), cand.speech_end_t, metrics)
 

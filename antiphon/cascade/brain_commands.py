@@ -13,6 +13,7 @@ import numpy as np
 from antiphon.agent.persona import with_tool_guidance
 from antiphon.cascade.conversation import Conversation, Message
 from antiphon.cascade.responder import ResponsePlan
+from antiphon.cascade.response import ResponseState
 from antiphon.cascade.workers import StackWorkers, Urgency
 from antiphon.session.commands import (
     CancelResponse,
@@ -33,7 +34,8 @@ from antiphon.session.events import ErrorEvent, StyleChanged, UserTranscriptFina
 if TYPE_CHECKING:
     from antiphon.cascade.config import CascadeConfig
     from antiphon.cascade.responder import Responder
-    from antiphon.cascade.stack import CascadeStack, SessionTools
+    from antiphon.cascade.services import CascadeServices
+    from antiphon.cascade.stack import SessionTools
     from antiphon.cascade.vad import VADSegmenter
     from antiphon.session.brain import BrainContext
 
@@ -48,7 +50,7 @@ def new_item_id() -> str:
 class ClientCommands:
     ctx: BrainContext
     cfg: CascadeConfig
-    stack: CascadeStack
+    stack: CascadeServices
     conv: Conversation
     tools: SessionTools
     style: SpeakingStyle
@@ -77,14 +79,13 @@ class ClientCommands:
     def _response_in_progress(self) -> bool:
         """A response that has not sent ResponseDone yet (its last audio may still play)."""
         r = self._responder
-        return r is not None and r.gate.is_set() and not r.finished
+        return r is not None and r.state is ResponseState.SPEAKING
 
     def _truncate(self, c: Truncate) -> bool:
         """The client stopped playing an item at audio_end_ms: keep only what was heard.
         An answer still in progress is truncated when it finishes."""
         r = self._responder
-        if r is not None and r.item_id == c.item_id and not r.finished:
-            r.truncate_at_ms = c.audio_end_ms
+        if r is not None and r.truncate(c.item_id, c.audio_end_ms):
             return True
         return self.conv.truncate(c.item_id, c.audio_end_ms)
 
@@ -132,7 +133,7 @@ class ClientCommands:
                     )
                 )
                 return
-            await self._responder.interrupt(command.reason)
+            await self._responder.cancel(command.reason)
             self._responder = None
         elif isinstance(command, Truncate) and not self._truncate(command):
             await self.ctx.emit(

@@ -20,7 +20,7 @@ from antiphon.session.events import UserSpeechStarted
 if TYPE_CHECKING:
     from antiphon.cascade.config import CascadeConfig
     from antiphon.cascade.responder import Responder
-    from antiphon.cascade.stack import CascadeStack
+    from antiphon.cascade.services import CascadeServices
     from antiphon.cascade.vad import VADSegmenter
     from antiphon.session.brain import BrainContext
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 class OverlapHandling:
     ctx: BrainContext
     cfg: CascadeConfig
-    stack: CascadeStack
+    stack: CascadeServices
     td: TurnDetection | None
     seg: VADSegmenter
     _responder: Responder | None
@@ -87,7 +87,7 @@ class OverlapHandling:
         r, self._responder = self._responder, None
         self._holding = False  # the interrupt flushes the output, which ends the hold
         if r is not None:
-            await r.interrupt("turn_detected")
+            await r.cancel("turn_detected")
         self.ctx.hold_output(False)
         self._turn_levels = list(ov.levels)
         self._user_item = "item_" + uuid.uuid4().hex[:12]

@@ -23,7 +23,7 @@ from antiphon.cascade.workers import ModelWorker, Urgency
 from antiphon.session.commands import Tool
 
 if TYPE_CHECKING:
-    from antiphon.cascade.stack import CascadeStack
+    from antiphon.cascade.services import CascadeServices
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class WordPrefill:
 
     def __init__(
         self,
-        stack: CascadeStack,
+        stack: CascadeServices,
         worker: ModelWorker,
         owner: str,
         track: Callable[[Awaitable[None]], asyncio.Task[None]],
@@ -57,7 +57,7 @@ class WordPrefill:
         )
 
 
-def prefill_words(stack: CascadeStack, messages: list[Message], tools: Sequence[Tool]) -> None:
+def prefill_words(stack: CascadeServices, messages: list[Message], tools: Sequence[Tool]) -> None:
     """Run on the LLM worker: ``messages`` end with the user's words so far. A remote LLM
     keeps no cache we can fill (nothing to do); a failure only loses the head start."""
     llm = stack.llm
