@@ -16,7 +16,12 @@ Each turn is a fresh session. The client streams its microphone in real time (We
 20 ms PCM16 appends; WebRTC: the Opus track) and measures from the end of the question in
 its own stream to the first audible agent audio it receives (WebSocket: the first loud
 `response.output_audio.delta`; WebRTC: the first loud frame off the remote track, after
-aiortc's jitter buffer). Turns alternate between the transports."""
+aiortc's jitter buffer). Turns alternate between the transports.
+
+On the cascade each response also carries the server's own figure (end of speech it
+detected -> its first audio out, `x_antiphon.metrics.first_audio_out_ms`); the client's
+figure minus the server's is the transport's share, which a loaded machine's slow models
+leave alone, so it compares the transports even when the models' time varies by seconds."""
 
 from __future__ import annotations
 
@@ -65,6 +70,20 @@ class Turn:
     latency_s: float | None
     heard: str = ""  # the server's transcript of the question
     answer: str = ""  # the agent's words
+    server_ms: float | None = None  # the server's own end of speech -> first audio out
+
+
+def _server_ms(events: list[dict[str, Any]]) -> float | None:
+    """first_audio_out_ms of the turn's response (response.done's x_antiphon.metrics): what
+    the server measured from the end of speech it detected to its first audio out; the
+    client's figure minus this is the transports' share (input, output, decoding)."""
+    for e in events:
+        if e["type"] == "response.done":
+            value = ((e["response"].get("x_antiphon") or {}).get("metrics") or {}).get(
+                "first_audio_out_ms"
+            )
+            return float(value) if value is not None else None
+    return None
 
 
 def _texts(events: list[dict[str, Any]]) -> tuple[str, str]:
@@ -125,7 +144,7 @@ async def ws_turn(base: str, speech16k: np.ndarray) -> Turn:
             await _until_done(events, DONE_S)
         task.cancel()
     end = t0 + LEAD_S + len(speech) / 24000
-    return Turn(first[0] - end if first else None, *_texts(events))
+    return Turn(first[0] - end if first else None, *_texts(events), _server_ms(events))
 
 
 async def rtc_turn(base: str, speech16k: np.ndarray, prefetch: int | None = None) -> Turn:
@@ -145,7 +164,7 @@ async def rtc_turn(base: str, speech16k: np.ndarray, prefetch: int | None = None
             for frame, t in zip(c.heard, c.heard_times, strict=False):
                 if t > end and np.sqrt(np.mean(frame**2)) > LOUD:
                     await _until_done(c.events, DONE_S)
-                    return Turn(t - end, *_texts(c.events))
+                    return Turn(t - end, *_texts(c.events), _server_ms(c.events))
         return Turn(None, *_texts(c.events))
     finally:
         await c.close()
@@ -176,6 +195,7 @@ async def main(turns: int, brain: str, p1: bool = False) -> None:
     if p1:
         results["webrtc-p1"] = []
     missed: dict[str, int] = dict.fromkeys(results, 0)
+    overhead: dict[str, list[float]] = {k: [] for k in results}  # client - server, ms
     loads: list[float] = []
     with BackgroundServer(ctx) as srv:
         await ws_turn(srv.url, synth("Hello there."))  # warm-up, not counted
@@ -192,15 +212,19 @@ async def main(turns: int, brain: str, p1: bool = False) -> None:
                 v = turn.latency_s
                 load = os.getloadavg()[0]
                 loads.append(load)
+                srv_ms = turn.server_ms
                 print(
                     f"{kind:9s} {question!r}: {v if v is None else round(v * 1000)} ms"
-                    f" (load {load:.2f}) heard {turn.heard!r} answer {turn.answer!r}",
+                    f" (server {srv_ms if srv_ms is None else round(srv_ms)} ms, load {load:.2f})"
+                    f" heard {turn.heard!r} answer {turn.answer!r}",
                     flush=True,
                 )
                 if v is None:
                     missed[kind] += 1
                 else:
                     results[kind].append(v * 1000)
+                    if srv_ms is not None:
+                        overhead[kind].append(v * 1000 - srv_ms)
     print(f"load average (1 min) over the run: {min(loads):.2f}-{max(loads):.2f}")
     for kind, vals in results.items():
         if vals:
@@ -208,6 +232,12 @@ async def main(turns: int, brain: str, p1: bool = False) -> None:
                 f"{kind:9s} voice-to-voice p50 {statistics.median(vals):.0f} ms "
                 f"p90 {_p90(vals):.0f} ms (min {min(vals):.0f}, max {max(vals):.0f}, "
                 f"n={len(vals)}, no answer {missed[kind]})"
+            )
+    for kind, vals in overhead.items():
+        if vals:
+            print(
+                f"{kind:9s} client - server (the transport's share) p50 "
+                f"{statistics.median(vals):.0f} ms p90 {_p90(vals):.0f} ms (n={len(vals)})"
             )
 
 
