@@ -30,7 +30,8 @@ class CascadeConfig:
     llm_slots: int = 1
     llm_kv_tokens: int = 16384  # KV cells all slots share (unified cache)
     # the batched engine decodes with one thread fewer while the TTS or the ASR computes
-    llm_share_cpu: bool = True
+    # (off: bench load 2026-12-06 showed no gain, docs/deploy.md)
+    llm_share_cpu: bool = False
     language: Literal["en", "zh"] = "en"
     # English recognizer: live partials / final decode models (cascade/asr.py RECOGNIZERS),
     # chosen by `bench quality --asr-study` (docs/bench-quality.md)
