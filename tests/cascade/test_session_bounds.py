@@ -68,7 +68,7 @@ async def test_manual_buffer_conversation_and_item_limits(stack, monkeypatch) ->
             await session.send(AppendAudio(np.zeros(RATE, np.float32), RATE))
         assert _codes(_drain(session)) == ["input_audio_buffer_full"]
         brain = session.brain
-        assert sum(len(c) for c in brain._manual) <= 2 * RATE  # type: ignore[attr-defined]
+        assert brain.manual.samples <= 2 * RATE  # type: ignore[attr-defined]
         await session.send(Commit())
         await session.settle()
         assert any(isinstance(e, UserTranscriptFinal) for e in _drain(session))

@@ -1,20 +1,27 @@
 """The cascade's turn logic on in-memory models (tests/fake_services.py): turn-taking,
-barge-in with what the user heard, a tool flow, a failing model. No model is loaded; the
-session runs on a VirtualClock, so each test takes well under a second of compute."""
+barge-in with what the user heard, a client's cancel and truncate, a tool flow, failing
+models. No model is loaded; the session runs on a VirtualClock, so each test takes well
+under a second of compute."""
 
 from __future__ import annotations
 
 import json
+import time
+from typing import TypeVar
 
 import numpy as np
 from dialogue import audio_of, converse, event_names, of_type, timed
-from fake_services import AGENT_WORD_S, FakeServices
+from fake_services import AGENT_WORD_S, FakeServices, Reply
 
+from antiphon.apps.factory import new_session
 from antiphon.cascade.conversation import Message
+from antiphon.session.clock import VirtualClock
+from antiphon.session.commands import CancelResponse, CreateResponse, Truncate, UserText
 from antiphon.session.events import (
     AgentTextDelta,
     AudioChunk,
     ErrorEvent,
+    Event,
     ResponseDone,
     ResponseStarted,
     ToolCall,
@@ -23,11 +30,13 @@ from antiphon.session.events import (
     UserTranscriptFinal,
 )
 from antiphon.session.scripted import Utterance
+from antiphon.session.session import Session
 
+E = TypeVar("E")
 STORY = " ".join(f"word{i}" for i in range(40)) + "."  # 10 s of agent speech
 
 
-def answers(table: dict[str, str]):  # type: ignore[no-untyped-def]
+def answers(table: dict[str, str]) -> Reply:
     """A chat model that answers the last user message by a keyword of it."""
 
     def reply(messages: list[Message]) -> str:
@@ -37,8 +46,8 @@ def answers(table: dict[str, str]):  # type: ignore[no-untyped-def]
     return reply
 
 
-def memory(session) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    return [(m.role, m.content) for m in session.brain.conv.messages]
+def memory(session: Session) -> list[tuple[str, str]]:
+    return [(m.role, m.content) for m in session.brain.conv.messages]  # type: ignore[attr-defined]
 
 
 async def test_a_question_is_answered_and_remembered() -> None:
@@ -133,7 +142,7 @@ async def test_a_tool_call_is_run_and_its_result_spoken() -> None:
     assert tool_call.name == "control_lights"
     (result,) = of_type(rec, ToolResultSpoken)
     assert result.call_id == tool_call.call_id and json.loads(result.output)["ok"] is True
-    assert session.brain.tools.local.home.lights["kitchen"] is True
+    assert session.brain.tools.local.home.lights["kitchen"] is True  # type: ignore[attr-defined]
     (done,) = of_type(rec, ResponseDone)
     # the filler covers the time the call takes; then the result is spoken
     assert done.status == "completed"
@@ -148,13 +157,13 @@ async def test_a_failing_recognizer_resets_the_turn_with_an_error() -> None:
     turn reset: the next turn is heard and answered."""
     fake = FakeServices(reply=answers({"France": "Paris."}))
     transcribe = fake.transcribe
-    failed = []
+    failed: list[int] = []
 
-    def flaky(audio: np.ndarray, prompt: str | None = None, quick: bool = False) -> str:
+    def flaky(audio16k: np.ndarray, prompt: str | None = None, quick: bool = False) -> str:
         if not quick and not failed:  # the first turn's final decode
             failed.append(1)
             raise RuntimeError("recognizer crashed")
-        return transcribe(audio, prompt, quick)
+        return transcribe(audio16k, prompt, quick)
 
     fake.transcribe = flaky  # type: ignore[method-assign]
     question = fake.voice.say("What is the capital of France?")
@@ -162,3 +171,72 @@ async def test_a_failing_recognizer_resets_the_turn_with_an_error() -> None:
     errors = [e for e in of_type(rec, ErrorEvent) if e.code == "turn_failed"]
     assert errors and "recognizer crashed" in errors[0].message
     assert [d.text for d in of_type(rec, ResponseDone)] == ["Paris."]
+
+
+async def test_a_failing_verdict_drops_the_turn_and_its_speculation() -> None:
+    """The acoustic end-of-turn verdict raises after the speculative reply to the first
+    question has started: the turn is reset, and that reply never answers the next one."""
+    fake = FakeServices(reply=answers({"France": "Paris.", "Japan": "Tokyo."}))
+    verdict = fake.complete_probability
+    failed: list[int] = []
+
+    def flaky(audio16k: np.ndarray) -> float:
+        if not failed:
+            failed.append(1)
+            time.sleep(0.2)  # (real time) after the transcript and the speculation
+            raise RuntimeError("verdict crashed")
+        return verdict(audio16k)
+
+    fake.complete_probability = flaky  # type: ignore[method-assign]
+    rec, _ = await converse(
+        fake,
+        [
+            Utterance(fake.voice.say("What is the capital of France?"), when="at"),
+            Utterance(fake.voice.say("What is the capital of Japan?"), gap_s=1.0),
+        ],
+    )
+    assert [e.code for e in of_type(rec, ErrorEvent)] == ["turn_failed"]
+    assert [d.text for d in of_type(rec, ResponseDone)] == ["Tokyo."]
+
+
+async def _text_turn_stopped_by(command: str) -> tuple[list[Event], list[tuple[str, str]]]:
+    """A text question whose 10 s spoken answer the client stops 1.2 s in: with a cancel,
+    or with a truncate at 1.0 s while the answer goes on."""
+    fake = FakeServices(replies=[STORY])
+    clock = VirtualClock()
+    events: list[Event] = []
+    async with new_session(fake, clock=clock) as session:  # type: ignore[arg-type]
+        await session.send(UserText("Tell me a story."))
+        await session.send(CreateResponse())
+        for step in range(800):  # up to 16 s
+            await session.settle()
+            await clock.advance(0.02)
+            while (ev := session.next_event_nowait()) is not None:
+                events.append(ev)
+            if step == 60:  # 1.2 s of the answer played
+                item = of_events(events, ResponseStarted)[0].item_id
+                stop = CancelResponse() if command == "cancel" else Truncate(item, 1000)
+                await session.send(stop)
+            if of_events(events, ResponseDone):
+                break
+        return events, memory(session)
+
+
+def of_events(events: list[Event], kind: type[E]) -> list[E]:
+    return [e for e in events if isinstance(e, kind)]
+
+
+async def test_a_client_cancel_keeps_the_words_heard() -> None:
+    events, remembered = await _text_turn_stopped_by("cancel")
+    (done,) = of_events(events, ResponseDone)
+    assert done.status == "cancelled" and done.reason == "client_cancelled"
+    assert done.heard_ms is not None and 1100 <= done.heard_ms <= 1300
+    assert done.text == " ".join(STORY.split()[: int(done.heard_ms / 1000 / AGENT_WORD_S)])
+    assert remembered[-1] == ("assistant", done.text + "…")
+
+
+async def test_a_truncate_during_the_answer_keeps_the_words_heard_by_then() -> None:
+    events, remembered = await _text_turn_stopped_by("truncate")
+    (done,) = of_events(events, ResponseDone)
+    assert done.status == "completed" and done.text == STORY  # it was all sent
+    assert remembered[-1] == ("assistant", " ".join(STORY.split()[:4]))  # 1.0 s heard
