@@ -19,7 +19,8 @@ that speak in real time (antiphon/bench/load_clients.py).
 ``--compare-slots 1,8`` runs the talker scenarios once per LLM slot count (cascade/
 llm_engine.py; 1 = one llama.cpp stream at a time), one stack after the other in the same
 run, so the two paths are measured side by side under the same machine load (``8s``: 8
-slots with ``llm_share_cpu``, the engine giving up a thread while TTS/ASR run).
+slots with ``llm_share_cpu``, the engine giving up a thread while TTS/ASR run; ``8p``:
+with ``llm_protect_playing``, replies whose audio plays decode first).
 """
 
 from __future__ import annotations
@@ -177,8 +178,9 @@ def main(args: argparse.Namespace) -> int:
         last = k == max(0, len(compare) - 1)
         overrides: dict[str, Any] = {"max_tokens": 48}
         if label:
-            overrides["llm_slots"] = int(label.rstrip("s"))
-            overrides["llm_share_cpu"] = label.endswith("s")
+            overrides["llm_slots"] = int(label.rstrip("sp"))
+            overrides["llm_share_cpu"] = "s" in label
+            overrides["llm_protect_playing"] = "p" in label
         stack = load_stack(args, **overrides)
         slots = label or str(stack.config.llm_slots)
         qs = [

@@ -32,6 +32,9 @@ class CascadeConfig:
     # the batched engine decodes with one thread fewer while the TTS or the ASR computes
     # (off: bench load 2026-12-06 showed no gain, docs/deploy.md)
     llm_share_cpu: bool = False
+    # the batched engine: while a reply's audio plays with < 1.5 s queued, only such
+    # replies decode (no gap for its listener; a reply not yet speaking starts later)
+    llm_protect_playing: bool = False
     language: Literal["en", "zh"] = "en"
     # English recognizer: live partials / final decode models (cascade/asr.py RECOGNIZERS),
     # chosen by `bench quality --asr-study` (docs/bench-quality.md)

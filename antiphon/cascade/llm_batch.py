@@ -42,6 +42,9 @@ class Probe(Job):
         self.keep = keep
         self.result: Any = None
 
+    def lead(self) -> float | None:
+        return 0.0  # a turn waits on it: due now, like a reply whose audio ran out
+
     def on_logits(self, engine: BatchEngine, row: int) -> Feed:
         if self.keep:
             self.result = self.probs(engine, row)

@@ -42,11 +42,18 @@ log = logging.getLogger("antiphon.cascade.llm_engine")
 HUNGRY_S, AHEAD_S = 1.5, 4.0
 
 
-def schedule(leads: list[float | None]) -> list[int]:
+def schedule(leads: list[float | None], protect_playing: bool = False) -> list[int]:
     """Which jobs the next step takes (indices, in the given order), from each job's audio
-    lead in seconds (None: no audio yet, or not a spoken reply: due now). Each step's
-    cost grows with its rows (8 rows cost ~4x one on 2 cores, llm_batch_bench), so a reply
-    with audio to spare gives its row to those whose listeners wait or soon will."""
+    lead in seconds (None: no audio yet; 0: a probe a turn waits on). Each step's cost
+    grows with its rows (8 rows cost ~4x one on 2 cores, llm_batch_bench), so a reply with
+    audio to spare gives its row to those whose listeners wait or soon will.
+    ``protect_playing``: while a reply's audio plays with less than HUNGRY_S queued, only
+    such replies (and probes) decode: its listener would hear a gap, while a reply not yet
+    speaking only starts later (as with one stream at a time)."""
+    if protect_playing:
+        dry = [i for i, lead in enumerate(leads) if lead is not None and lead < HUNGRY_S]
+        if dry:
+            return dry
     hungry = [i for i, lead in enumerate(leads) if lead is None or lead < HUNGRY_S]
     if hungry:
         return hungry
@@ -163,6 +170,7 @@ class BatchEngine:
         self.rows = 0  # tokens decoded, for the bench
         self.n_threads = self._threads_now = int(llm.context_params.n_threads)
         self.crowded: Callable[[], bool] | None = None  # another model computes now (stack.py)
+        self.protect_playing = False  # schedule(): replies whose audio plays go first
         thread.submit(self._open, n_ctx, n_seq).result()
         self._loop_future = thread.submit(self._loop)
 
@@ -288,7 +296,7 @@ class BatchEngine:
         order = [j for j in self._active if j.started] + [j for j in self._active if not j.started]
         # (a job that cannot run now, its consumer full or its judge not answered, has no say)
         able = [j for j in order if j.pending[: -1 if j.want_logits and not j.ready() else None]]
-        order = [able[i] for i in schedule([j.lead() for j in able])]
+        order = [able[i] for i in schedule([j.lead() for j in able], self.protect_playing)]
         batch: list[tuple[Job, list[int], bool]] = []
         room, budget = self.capacity, self.prefill_chunk
         for job in order:

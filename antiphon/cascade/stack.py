@@ -71,6 +71,8 @@ class CascadeStack:
         self.workers = StackWorkers(
             llm_threads=cfg.llm_parallel if cfg.llm_url else cfg.llm_slots + 2 if batched else 1
         )
+        if isinstance(self.llm, BatchedChatLLM):
+            self.llm.engine.protect_playing = cfg.llm_protect_playing
         if isinstance(self.llm, BatchedChatLLM) and cfg.llm_share_cpu:
             # the engine decodes all the time under load: it leaves a core to the TTS and
             # the ASR while they run (the single context pauses for the first phrase instead)

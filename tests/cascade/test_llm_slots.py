@@ -85,3 +85,12 @@ def test_the_engine_leaves_a_core_while_another_model_computes() -> None:
     busy[0] = True
     eng._fit_threads()
     assert calls == [(1, 1), (2, 2), (1, 1)]
+
+
+def test_protecting_playing_replies_holds_back_new_ones() -> None:
+    """With ``protect_playing`` a reply whose audio plays with little queued decodes alone
+    (with the probes a turn waits on, lead 0); the others wait until it has enough."""
+    leads: list[float | None] = [None, 0.4, HUNGRY_S + 1, 0.0]
+    assert schedule(leads) == [0, 1, 3]
+    assert schedule(leads, protect_playing=True) == [1, 3]
+    assert schedule([None, HUNGRY_S + 1], protect_playing=True) == [0]
