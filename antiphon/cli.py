@@ -33,6 +33,11 @@ def _cascade_args(p: argparse.ArgumentParser, demo_tools: str = "ask") -> None:
         help="sessions whose LLM work the local model decodes in shared batched steps "
         "(default: the cascade config's; 1 = one stream at a time)",
     )
+    p.add_argument(
+        "--asr-beam",
+        type=int,
+        help="beam of the recognizer's final decode (default: the cascade config's; 1 = greedy)",
+    )
 
 
 def _lazy(module: str, fn: str = "main") -> Callable[[argparse.Namespace], int]:

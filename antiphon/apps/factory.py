@@ -23,6 +23,8 @@ def load_stack(args: argparse.Namespace, **overrides: object) -> CascadeStack:
         overrides.setdefault("llm_model", getattr(args, "llm_model", "default"))
     if getattr(args, "llm_slots", None):
         overrides.setdefault("llm_slots", args.llm_slots)
+    if getattr(args, "asr_beam", None):
+        overrides.setdefault("asr_beam", args.asr_beam)
     config = CascadeConfig(llm=args.llm, language=args.language, **overrides)  # type: ignore[arg-type]
     return CascadeStack(config, progress=progress)
 

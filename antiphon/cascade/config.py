@@ -39,6 +39,10 @@ class CascadeConfig:
     # English recognizer: live partials / final decode models (cascade/asr.py RECOGNIZERS),
     # chosen by `bench quality --asr-study` (docs/bench-quality.md)
     asr: str = DEFAULT_RECOGNIZER
+    # beam of the final decode (partials stay greedy): on the tune half a beam of 5 heard the
+    # synthetic voices with 8.0 % WER instead of 10.4 % for ~70 ms more per final decode
+    # (docs/bench-quality.md, 2026-12-06); English only, Chinese stays greedy (not measured)
+    asr_beam: int = 5
     llm_threads: int = 2
     asr_threads: int = 2
     tts_threads: int = 1  # TTS runs while the LLM writes: two 2-thread pools on 2 cores thrash

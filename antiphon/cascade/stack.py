@@ -51,7 +51,10 @@ class CascadeStack:
         self.smart_turn = SmartTurn()
         say(f"loading speech recognition ({'Whisper base' if cfg.language == 'zh' else cfg.asr})")
         self.asr = StreamingASR(
-            language=cfg.language, cpu_threads=cfg.asr_threads, recognizer=cfg.asr
+            language=cfg.language,
+            cpu_threads=cfg.asr_threads,
+            recognizer=cfg.asr,
+            beam_size=cfg.asr_beam if cfg.language == "en" else 1,  # measured on English
         )
         say(f"loading language model ({cfg.llm_url or cfg.llm})")
         self.llm: ChatLLM | RemoteChatLLM = self._load_llm(cfg)
