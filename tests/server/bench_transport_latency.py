@@ -2,7 +2,11 @@
 same run, same questions (the real cascade with the default models; piper speech as the
 user). Each turn prints the server's transcript of the question and the answer's words.
 
-Run: .venv/bin/python tests/server/bench_transport_latency.py [TURNS_PER_TRANSPORT] [cascade|fake] [p1]
+Run: .venv/bin/python tests/server/bench_transport_latency.py [TURNS_PER_TRANSPORT] [serve|cascade|fake] [p1]
+
+`serve` runs `antiphon serve` (default models) in its own process; `cascade` loads the same
+models into the bench's process, where the clients' work (aiortc encodes and decodes Opus
+in Python's event loop) competes with the server's for CPU time and the GIL.
 
 With `p1` a third client takes part: WebRTC received through aiortc's own jitter buffer
 with prefetch 1 (a frame is decoded when the next packet arrives, +20 ms), the client the
@@ -29,9 +33,12 @@ import asyncio
 import base64
 import json
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,6 +177,37 @@ async def rtc_turn(base: str, speech16k: np.ndarray, prefetch: int | None = None
         await c.close()
 
 
+class ServeProcess:
+    """`python -m antiphon serve` on a free loopback port, so the bench's clients (aiortc's
+    Opus encoder and decoder among them) do not share the server's process."""
+
+    def __enter__(self) -> ServeProcess:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "antiphon", "serve", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        print(f"antiphon serve (pid {self.proc.pid}) ready at {self.url}")
+                        return self
+            except OSError:
+                time.sleep(0.5)
+        self.proc.kill()
+        raise RuntimeError("antiphon serve did not become ready")
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
 def _p90(vals: list[float]) -> float:
     return statistics.quantiles(vals, n=10, method="inclusive")[8] if len(vals) > 1 else vals[0]
 
@@ -182,22 +220,24 @@ async def main(turns: int, brain: str, p1: bool = False) -> None:
         from fake_brain import fake_context
         from wsclient import speechlike
 
-        ctx = fake_context(lead_ms=150)
-    else:  # the models `antiphon serve` loads by default
+        server: Any = BackgroundServer(fake_context(lead_ms=150))
+    elif brain == "serve":  # `antiphon serve` in its own process, default models
+        server = ServeProcess()
+    else:  # the default models in this process (the clients share its CPU time and GIL)
         from antiphon.cascade.config import CascadeConfig
         from antiphon.cascade.stack import CascadeStack
         from antiphon.server.context import cascade_context
 
         cfg = CascadeConfig()
         print(f"cascade: {cfg}", flush=True)
-        ctx = cascade_context(CascadeStack(cfg), ServerConfig())
+        server = BackgroundServer(cascade_context(CascadeStack(cfg), ServerConfig()))
     results: dict[str, list[float]] = {"websocket": [], "webrtc": []}
     if p1:
         results["webrtc-p1"] = []
     missed: dict[str, int] = dict.fromkeys(results, 0)
     overhead: dict[str, list[float]] = {k: [] for k in results}  # client - server, ms
     loads: list[float] = []
-    with BackgroundServer(ctx) as srv:
+    with server as srv:
         await ws_turn(srv.url, synth("Hello there."))  # warm-up, not counted
         for i in range(turns):
             question = QUESTIONS[i % len(QUESTIONS)]
