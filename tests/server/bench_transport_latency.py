@@ -78,6 +78,14 @@ class Turn:
     heard: str = ""  # the server's transcript of the question
     answer: str = ""  # the agent's words
     server_ms: float | None = None  # the server's own end of speech -> first audio out
+    stages: dict[str, Any] | None = None  # the server's whole latency breakdown
+
+
+def _metrics(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    for e in events:
+        if e["type"] == "response.done":
+            return (e["response"].get("x_antiphon") or {}).get("metrics")  # type: ignore[no-any-return]
+    return None
 
 
 def _server_ms(events: list[dict[str, Any]]) -> float | None:
@@ -151,7 +159,9 @@ async def ws_turn(base: str, speech16k: np.ndarray) -> Turn:
             await _until_done(events, DONE_S)
         task.cancel()
     end = t0 + LEAD_S + len(speech) / 24000
-    return Turn(first[0] - end if first else None, *_texts(events), _server_ms(events))
+    return Turn(
+        first[0] - end if first else None, *_texts(events), _server_ms(events), _metrics(events)
+    )
 
 
 async def rtc_turn(base: str, speech16k: np.ndarray, prefetch: int | None = None) -> Turn:
@@ -171,7 +181,9 @@ async def rtc_turn(base: str, speech16k: np.ndarray, prefetch: int | None = None
             for frame, t in zip(c.heard, c.heard_times, strict=False):
                 if t > end and np.sqrt(np.mean(frame**2)) > LOUD:
                     await _until_done(c.events, DONE_S)
-                    return Turn(t - end, *_texts(c.events), _server_ms(c.events))
+                    return Turn(
+                        t - end, *_texts(c.events), _server_ms(c.events), _metrics(c.events)
+                    )
         return Turn(None, *_texts(c.events))
     finally:
         await c.close()
@@ -256,7 +268,7 @@ async def main(turns: int, brain: str, p1: bool = False) -> None:
                 print(
                     f"{kind:9s} {question!r}: {v if v is None else round(v * 1000)} ms"
                     f" (server {srv_ms if srv_ms is None else round(srv_ms)} ms, load {load:.2f})"
-                    f" heard {turn.heard!r} answer {turn.answer!r}",
+                    f" heard {turn.heard!r} answer {turn.answer!r} stages {turn.stages}",
                     flush=True,
                 )
                 if v is None:
