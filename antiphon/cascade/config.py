@@ -33,7 +33,8 @@ class CascadeConfig:
     # (off: bench load 2026-12-06 showed no gain, docs/deploy.md)
     llm_share_cpu: bool = False
     # the batched engine: while a reply's audio plays with < 1.5 s queued, only such
-    # replies decode (no gap for its listener; a reply not yet speaking starts later)
+    # replies decode (no gap for its listener; a reply not yet speaking starts later), and
+    # their next phrases go to TTS before other sessions' first phrases
     llm_protect_playing: bool = False
     language: Literal["en", "zh"] = "en"
     # English recognizer: live partials / final decode models (cascade/asr.py RECOGNIZERS),

@@ -19,6 +19,7 @@ from antiphon.agent.persona import with_tool_guidance
 from antiphon.agent.toolcall import MalformedToolCall, ParsedPiece, ToolCallParser, ToolCallRequest
 from antiphon.audio.io import resample
 from antiphon.cascade.conversation import Conversation, Message
+from antiphon.cascade.llm_engine import HUNGRY_S
 from antiphon.cascade.phrases import PhraseChunker
 from antiphon.cascade.response import ResponseHandle
 from antiphon.cascade.services import CascadeServices
@@ -106,12 +107,15 @@ class Responder(ResponseHandle):
         # the first phrase is urgent (the user waits in silence); a later one is due when
         # the audio already made for this response runs out
         ahead_s = self.audio_lead_s()
+        # (protect_playing: a later phrase whose audio is about to run out goes before other
+        # sessions' first phrases; they wait in silence, this listener would hear a gap)
+        dry = not first and self.stack.config.llm_protect_playing and ahead_s < HUNGRY_S
         try:
             audio = await self.workers.tts.call(
                 self.stack.synthesize,
                 phrase,
                 style,
-                urgency=Urgency.NOW if first else Urgency.SOON,
+                urgency=Urgency.GATE if dry else Urgency.NOW if first else Urgency.SOON,
                 deadline=time.monotonic() + (0.0 if first else ahead_s),
                 owner=self.response_id,
             )

@@ -44,7 +44,9 @@ def current_lead() -> Lead | None:
 class Urgency(IntEnum):
     """Lower runs first."""
 
-    GATE = 0  # decides whether a turn has ended: the words' end-of-turn verdict
+    # decides whether a turn has ended: the words' end-of-turn verdict; a playing reply's
+    # next phrase whose audio is about to run out (config llm_protect_playing)
+    GATE = 0
     NOW = 1  # someone is waiting in silence: final transcript, first phrase, overlap check
     SOON = 2  # due when the audio ahead of it runs out: later phrases, follow-up passes
     BACKGROUND = 3  # nice to have: live partial transcripts
