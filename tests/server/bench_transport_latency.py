@@ -234,6 +234,11 @@ async def main(turns: int, brain: str, p1: bool = False) -> None:
 
         server: Any = BackgroundServer(fake_context(lead_ms=150))
     elif brain == "serve":  # `antiphon serve` in its own process, default models
+        from antiphon.server.webrtc_channel import set_host_addresses
+
+        # the server offers loopback candidates only; aioice leaves loopback out of this
+        # client's own unless told (in one process the server's setting covered both)
+        set_host_addresses(("127.0.0.1",))
         server = ServeProcess()
     else:  # the default models in this process (the clients share its CPU time and GIL)
         from antiphon.cascade.config import CascadeConfig
