@@ -36,10 +36,19 @@ export async function connectWebRTC({ url, key, session, onEvent, onClose, onLev
   }
   const callPath = resp.headers.get("Location");
   await pc.setRemoteDescription({ type: "answer", sdp: await resp.text() });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the WebRTC data channel did not open within 10 s")), 10000);
-    dc.onopen = () => { clearTimeout(timer); resolve(); };
-  });
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the WebRTC data channel did not open within 10 s")), 10000);
+      dc.onopen = () => { clearTimeout(timer); resolve(); };
+    });
+  } catch (err) {
+    // the remote track may have arrived without a connection: its level meter would go on
+    // reporting silence over the fallback transport's playback
+    if (meter) meter.stop();
+    pc.close();
+    audio.srcObject = null;
+    throw err;
+  }
   let closed = false;
   const finish = (reason) => {
     if (closed) return;
