@@ -61,7 +61,8 @@ class NoiseReducer:
         return out.astype(np.float32) / 32768.0
 
     def close(self) -> None:
-        if self._pp is not None:
+        # a constructor that refused its arguments never made the state
+        if getattr(self, "_pp", None) is not None:
             self._lib.speex_preprocess_state_destroy(self._pp)
             self._pp = None
 
