@@ -16,6 +16,7 @@ from fake_brain import fake_context
 from speech import synth
 
 from antiphon.audio.io import write_wav
+from antiphon.server import webrtc_channel
 from antiphon.server.runner import BackgroundServer
 
 HERE = Path(__file__).parent
@@ -111,9 +112,15 @@ def test_page_falls_back_to_the_websocket(tmp_path) -> None:  # type: ignore[no-
     # the data channel is given 10 s before the page falls back: the speech comes after
     signal = [np.zeros(rate * 12, np.float32), noise.astype(np.float32)]
     write_wav(wav, np.concatenate([*signal, np.zeros(rate * 6, np.float32)]), rate)
+    # the host addresses are process-wide (aioice's lookup is wrapped once): the servers
+    # other tests share in this process must get theirs back afterwards
+    before = webrtc_channel._host_addresses
     unreachable = fake_context(webrtc_host_addresses=("192.0.2.1",))  # TEST-NET-1
-    with BackgroundServer(unreachable) as srv:
-        state = _browser(srv.url + "/", "talk", str(wav), timeout_s=60)
+    try:
+        with BackgroundServer(unreachable) as srv:
+            state = _browser(srv.url + "/", "talk", str(wav), timeout_s=60)
+    finally:
+        webrtc_channel.set_host_addresses(before)
     assert state["transport"] == "websocket", state
     assert "data channel did not open" in state["fallback"], state["fallback"]
     assert "using the WebSocket instead" in state["notice"]
