@@ -18,9 +18,12 @@ time and of the machine's load on them.
 
 Each turn is a fresh session. The client streams its microphone in real time (WebSocket:
 20 ms PCM16 appends; WebRTC: the Opus track) and measures from the end of the question in
-its own stream to the first audible agent audio it receives (WebSocket: the first loud
-`response.output_audio.delta`; WebRTC: the first loud frame off the remote track, after
-aiortc's jitter buffer). Turns alternate between the transports.
+its own stream to the moment the first loud 20 ms of agent audio would be heard (WebRTC:
+the first loud frame off the remote track, which arrives in real time; WebSocket: a player
+that starts at the first `response.output_audio.delta` and plays in real time; the first
+loud delta's own arrival is printed too: the server's pacer sends the first 150 ms at once,
+so when the answer begins quietly that delta arrives before the quiet audio ahead of it has
+been heard). Turns alternate between the transports.
 
 On the cascade each response also carries the server's own figure (end of speech it
 detected -> its first audio out, `x_antiphon.metrics.first_audio_out_ms`); the client's
@@ -74,11 +77,33 @@ DONE_S = 30.0  # after the first audio, how long the answer may take to finish
 
 @dataclass
 class Turn:
-    latency_s: float | None
+    latency_s: float | None  # end of the question -> the first loud 20 ms heard
     heard: str = ""  # the server's transcript of the question
     answer: str = ""  # the agent's words
     server_ms: float | None = None  # the server's own end of speech -> first audio out
     stages: dict[str, Any] | None = None  # the server's whole latency breakdown
+    # WebSocket only: end of the question -> arrival of the first loud delta (the figure
+    # before 2026-12-06 17:30), and how much quiet audio the answer began with
+    arrival_s: float | None = None
+    quiet_ms: float | None = None
+
+
+def _played(chunks: list[tuple[float, np.ndarray]], rate: int) -> tuple[float, float] | None:
+    """(the moment the first loud 20 ms of the agent's audio is heard, the quiet audio before
+    it in ms), for a player that starts at the first delta's arrival and plays in real time
+    (waiting for a delta that comes late). A WebSocket client gets the pacer's first 150 ms
+    at once: the first loud delta can arrive before the quiet ones ahead of it are heard."""
+    play: float | None = None
+    quiet = 0
+    win = rate // 50
+    for t, pcm in chunks:
+        start = t if play is None else max(t, play)
+        for i in range(0, len(pcm), win):
+            if np.sqrt(np.mean(pcm[i : i + win] ** 2)) > LOUD:
+                return start + i / rate, (quiet + i) * 1000 / rate
+        quiet += len(pcm)
+        play = start + len(pcm) / rate
+    return None
 
 
 def _metrics(events: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -130,15 +155,17 @@ async def ws_turn(base: str, speech16k: np.ndarray) -> Turn:
     ).astype(np.float32)
     first: list[float] = []
     events: list[dict[str, Any]] = []
+    chunks: list[tuple[float, np.ndarray]] = []  # (arrival, PCM) of each audio delta
     async with websockets.connect(base.replace("http", "ws") + "/v1/realtime", max_size=None) as ws:
 
         async def reader() -> None:
             async for msg in ws:
                 ev = json.loads(msg)
                 events.append(ev)
-                if ev["type"] == "response.output_audio.delta" and not first:
+                if ev["type"] == "response.output_audio.delta":
                     pcm = np.frombuffer(base64.b64decode(ev["delta"]), "<i2") / 32768.0
-                    if len(pcm) and np.sqrt(np.mean(pcm**2)) > LOUD:
+                    chunks.append((time.monotonic(), pcm))
+                    if not first and len(pcm) and np.sqrt(np.mean(pcm**2)) > LOUD:
                         first.append(time.monotonic())
 
         task = asyncio.create_task(reader())
@@ -159,8 +186,14 @@ async def ws_turn(base: str, speech16k: np.ndarray) -> Turn:
             await _until_done(events, DONE_S)
         task.cancel()
     end = t0 + LEAD_S + len(speech) / 24000
+    played = _played(chunks, 24000) if first else None
     return Turn(
-        first[0] - end if first else None, *_texts(events), _server_ms(events), _metrics(events)
+        played[0] - end if played else None,
+        *_texts(events),
+        _server_ms(events),
+        _metrics(events),
+        first[0] - end if first else None,
+        played[1] if played else None,
     )
 
 
@@ -254,6 +287,8 @@ async def main(turns: int, brain: str, p1: bool = False) -> None:
     missed: dict[str, int] = dict.fromkeys(results, 0)
     overhead: dict[str, list[float]] = {k: [] for k in results}  # client - server, ms
     loads: list[float] = []
+    arrival: list[float] = []  # WebSocket: the first loud delta's arrival, ms
+    quiet: list[float] = []  # WebSocket: quiet audio ahead of the answer's first loud 20 ms
     with server as srv:
         await ws_turn(srv.url, synth("Hello there."))  # warm-up, not counted
         for i in range(turns):
@@ -270,9 +305,18 @@ async def main(turns: int, brain: str, p1: bool = False) -> None:
                 load = os.getloadavg()[0]
                 loads.append(load)
                 srv_ms = turn.server_ms
+                extra = ""
+                if turn.arrival_s is not None and turn.quiet_ms is not None:
+                    arrival.append(turn.arrival_s * 1000)
+                    quiet.append(turn.quiet_ms)
+                    extra = (
+                        f", first loud delta arrived {turn.arrival_s * 1000:.0f} ms,"
+                        f" {turn.quiet_ms:.0f} ms quiet first"
+                    )
                 print(
                     f"{kind:9s} {question!r}: {v if v is None else round(v * 1000)} ms"
-                    f" (server {srv_ms if srv_ms is None else round(srv_ms)} ms, load {load:.2f})"
+                    f" (server {srv_ms if srv_ms is None else round(srv_ms)} ms, load {load:.2f}"
+                    f"{extra})"
                     f" heard {turn.heard!r} answer {turn.answer!r} stages {turn.stages}",
                     flush=True,
                 )
@@ -290,6 +334,13 @@ async def main(turns: int, brain: str, p1: bool = False) -> None:
                 f"p90 {_p90(vals):.0f} ms (min {min(vals):.0f}, max {max(vals):.0f}, "
                 f"n={len(vals)}, no answer {missed[kind]})"
             )
+    if arrival:
+        print(
+            f"websocket first loud delta's arrival (the figure before 2026-12-06 17:30) p50 "
+            f"{statistics.median(arrival):.0f} ms p90 {_p90(arrival):.0f} ms; quiet audio ahead"
+            f" of the answer's first loud 20 ms p50 {statistics.median(quiet):.0f} ms"
+            f" (max {max(quiet):.0f})"
+        )
     for kind, vals in overhead.items():
         if vals:
             print(
