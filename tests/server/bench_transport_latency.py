@@ -2,7 +2,7 @@
 same run, same questions (the real cascade with the default models; piper speech as the
 user). Each turn prints the server's transcript of the question and the answer's words.
 
-Run: .venv/bin/python tests/server/bench_transport_latency.py [TURNS_PER_TRANSPORT] [serve|cascade|fake] [p1]
+Run: .venv/bin/python tests/server/bench_transport_latency.py [TURNS_PER_TRANSPORT] [serve|cascade|fake] [p1] [rtcbg]
 
 `serve` runs `antiphon serve` (default models) in its own process; `cascade` loads the same
 models into the bench's process, where the clients' work (aiortc encodes and decodes Opus
@@ -11,6 +11,12 @@ in Python's event loop) competes with the server's for CPU time and the GIL.
 With `p1` a third client takes part: WebRTC received through aiortc's own jitter buffer
 with prefetch 1 (a frame is decoded when the next packet arrives, +20 ms), the client the
 earlier figures were taken with.
+
+With `rtcbg` a third kind of turn takes part: the WebSocket client's turn while a second
+client holds a WebRTC call open (silence both ways, turn detection off, so its session only
+buffers): the WebSocket path's latency with the WebRTC stacks of both ends (aiortc, in
+Python) using the same CPUs, to tell the transport's own delay from its CPU cost on a
+machine whose models use every core.
 
 With `fake` the brain is the tests' instant fake (energy VAD: 300 ms of silence ends the
 turn, then a beep at once): what remains is the transports' own cost, free of the models'
@@ -222,6 +228,18 @@ async def rtc_turn(base: str, speech16k: np.ndarray, prefetch: int | None = None
         await c.close()
 
 
+async def ws_turn_beside_rtc(base: str, speech16k: np.ndarray) -> Turn:
+    """A WebSocket turn while another client holds a silent WebRTC call open."""
+    quiet = np.zeros(int(48000 * (LEAD_S + TAIL_S + DONE_S + 30)), np.float32)
+    bg = RtcClient(base, quiet, low_latency=True)
+    try:
+        await bg.connect(session={"type": "realtime", "audio": {"input": {"turn_detection": None}}})
+        await asyncio.sleep(1.0)  # the call's media flowing both ways
+        return await ws_turn(base, speech16k)
+    finally:
+        await bg.close()
+
+
 class ServeProcess:
     """`python -m antiphon serve` on a free loopback port, so the bench's clients (aiortc's
     Opus encoder and decoder among them) do not share the server's process."""
@@ -257,7 +275,7 @@ def _p90(vals: list[float]) -> float:
     return statistics.quantiles(vals, n=10, method="inclusive")[8] if len(vals) > 1 else vals[0]
 
 
-async def main(turns: int, brain: str, p1: bool = False) -> None:
+async def main(turns: int, brain: str, p1: bool = False, rtcbg: bool = False) -> None:
     from antiphon.server.config import ServerConfig
     from antiphon.server.runner import BackgroundServer
 
@@ -284,6 +302,8 @@ async def main(turns: int, brain: str, p1: bool = False) -> None:
     results: dict[str, list[float]] = {"websocket": [], "webrtc": []}
     if p1:
         results["webrtc-p1"] = []
+    if rtcbg:
+        results["ws+rtcbg"] = []
     missed: dict[str, int] = dict.fromkeys(results, 0)
     overhead: dict[str, list[float]] = {k: [] for k in results}  # client - server, ms
     loads: list[float] = []
@@ -299,6 +319,8 @@ async def main(turns: int, brain: str, p1: bool = False) -> None:
             for kind in order:
                 if kind == "websocket":
                     turn = await ws_turn(srv.url, speech)
+                elif kind == "ws+rtcbg":
+                    turn = await ws_turn_beside_rtc(srv.url, speech)
                 else:
                     turn = await rtc_turn(srv.url, speech, 1 if kind == "webrtc-p1" else None)
                 v = turn.latency_s
@@ -307,8 +329,9 @@ async def main(turns: int, brain: str, p1: bool = False) -> None:
                 srv_ms = turn.server_ms
                 extra = ""
                 if turn.arrival_s is not None and turn.quiet_ms is not None:
-                    arrival.append(turn.arrival_s * 1000)
-                    quiet.append(turn.quiet_ms)
+                    if kind == "websocket":
+                        arrival.append(turn.arrival_s * 1000)
+                        quiet.append(turn.quiet_ms)
                     extra = (
                         f", first loud delta arrived {turn.arrival_s * 1000:.0f} ms,"
                         f" {turn.quiet_ms:.0f} ms quiet first"
@@ -355,5 +378,6 @@ if __name__ == "__main__":
             int(sys.argv[1]) if len(sys.argv) > 1 else 6,
             sys.argv[2] if len(sys.argv) > 2 else "cascade",
             "p1" in sys.argv[3:],
+            "rtcbg" in sys.argv[3:],
         )
     )
