@@ -83,6 +83,7 @@ class CascadeBrain:
         self.turn.speculate = self._speculate
         self.turn.drop_speculation = self._drop_speculation
         self.turn.on_partial = lambda words: self._prefill.offer(*self._prompt_with(words))
+        self.turn.on_pause = self._prefill.withdraw
         self.overlap = OverlapGlue(
             ctx,
             lambda audio: self.track(self.turn.transcribe(audio)),

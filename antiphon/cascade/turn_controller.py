@@ -97,7 +97,8 @@ class TurnController:
         self._partial_job: asyncio.Task[str] | None = None
         self.speculate: Callable[[TurnCandidate], Awaitable[None]] | None = None
         self.drop_speculation: Callable[[], Awaitable[None]] = _nothing
-        self.on_partial: Callable[[str], None] = lambda _words: None
+        self.on_partial: Callable[[str], None] = lambda _words: None  # while SPEAKING
+        self.on_pause: Callable[[], None] = lambda: None  # SPEAKING → PAUSED
 
     # ---- transitions ------------------------------------------------------------------
     def _open(self, chunks: list[np.ndarray], levels: list[float]) -> str:
@@ -192,7 +193,8 @@ class TurnController:
         )
         if delta and item is not None and item == self.item:
             await self.ctx.emit(UserTranscriptDelta(item, delta))
-            self.on_partial(partials.hypothesis)
+            if self.state is TurnState.SPEAKING:  # (paused: the final decode is coming)
+                self.on_partial(partials.hypothesis)
         return delta
 
     def _pause(self, seg: VADSegmenter, td: TurnDetection) -> None:
@@ -213,6 +215,7 @@ class TurnController:
             smart,
         )
         self.candidate, self.state = cand, TurnState.PAUSED
+        self.on_pause()
         if asr is not None:
             self._note_asr_time(cand, asr)
             if smart is not None:  # semantic_vad: the words' verdict too

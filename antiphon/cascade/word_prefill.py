@@ -8,7 +8,14 @@ nothing cached that is every word of the turn, and on 2 cores the three passes t
 server, 2026-12-06). The live partial transcripts already say most of the words, so each
 new partial is evaluated into both caches at the lowest urgency; at the end of the turn the
 passes evaluate only what the final transcript changed (the prefix match is by token, so a
-final that differs from the partial costs only its differing tail)."""
+final that differs from the partial costs only its differing tail).
+
+A pass is not interruptible (~0.25 s for each context on 2 cores), so the two contexts are
+two jobs, and the head start stops when the user pauses: a final verdict then waits for at
+most the one pass already running, never for a pass queued or begun after the speech
+ended (measured in process, 2026-12-06: a partial that arrived just after the pause made
+the final verdict wait ~0.3 s behind the judge's prefill, while the final decode shared
+the two cores with it)."""
 
 from __future__ import annotations
 
@@ -45,27 +52,29 @@ class WordPrefill:
     def offer(self, messages: list[Message], tools: Sequence[Tool]) -> None:
         if self._job is not None and not self._job.done():
             return
-        self._job = self._track(
-            self._worker.call(
-                prefill_words,
-                self._stack,
-                messages,
-                tools,
-                urgency=Urgency.BACKGROUND,  # behind every verdict, reply and final decode
-                owner=self._owner,  # withdrawn with the session
-            )
-        )
+        self._job = self._track(self._prefill(messages, tools))
 
+    def withdraw(self) -> None:
+        """The user paused: the final transcript's passes come next; drop what has not run."""
+        if self._job is not None and not self._job.done():
+            self._job.cancel()  # a pass already running ends on its own; the next never starts
 
-def prefill_words(stack: CascadeServices, messages: list[Message], tools: Sequence[Tool]) -> None:
-    """Run on the LLM worker: ``messages`` end with the user's words so far. A remote LLM
-    keeps no cache we can fill (nothing to do); a failure only loses the head start."""
-    llm = stack.llm
-    if not isinstance(llm, ChatLLM) or not messages[-1].content.strip():
-        return
-    try:
-        stack.end_of_turn_probability(messages, tools)  # the reply's prompt, up to the words
+    async def _prefill(self, messages: list[Message], tools: Sequence[Tool]) -> None:
+        llm = self._stack.llm
+        if not isinstance(llm, ChatLLM) or not messages[-1].content.strip():
+            return  # a remote LLM keeps no cache we can fill
+        # behind every verdict, reply and final decode; withdrawn with the session (owner)
+        urgency, owner = Urgency.BACKGROUND, self._owner
+        await self._worker.call(_safely, self._stack.end_of_turn_probability, messages, tools,
+                                urgency=urgency, owner=owner)  # fmt: skip
         if tools:
-            llm.tool_probability(messages[-1].content, tools)
-    except Exception as exc:  # noqa: BLE001 - an optimisation: the turn goes on without it
+            await self._worker.call(_safely, llm.tool_probability, messages[-1].content, tools,
+                                    urgency=urgency, owner=owner)  # fmt: skip
+
+
+def _safely(fn: Callable[..., object], *args: object) -> None:
+    """Run on the LLM worker. A failure only loses the head start: the turn goes on."""
+    try:
+        fn(*args)
+    except Exception as exc:  # noqa: BLE001 - an optimisation
         log.warning("prefilling the user's words failed: %s", exc)
