@@ -28,7 +28,11 @@ class AsrConfig:
     beam_size: int = 1
     short_window: bool = True
     redecode: bool = True  # unsure short-window decodes are decoded again on the full window
+    prompt: str | None = None  # Whisper's previous-text context for every final decode
 
+
+GREETING = "Hi, I'm your voice assistant. What can I do for you?"
+TOPIC = "A person asks a voice assistant a question or gives it a request."
 
 CONFIGS = {
     c.name: c
@@ -40,6 +44,9 @@ CONFIGS = {
         AsrConfig("base-30s", "base", short_window=False),
         AsrConfig("base-once", "base", redecode=False),
         AsrConfig("base-beam5-once", "base", beam_size=5, redecode=False),
+        # context: what an assistant says before a user's turn, as Whisper's previous text
+        AsrConfig("base-beam5-greeting", "base", 5, redecode=False, prompt=GREETING),
+        AsrConfig("base-beam5-topic", "base", 5, redecode=False, prompt=TOPIC),
     )
 }
 
@@ -92,9 +99,9 @@ def measure(
     for i, clip in enumerate(clip_list):
         if i % 20 == 0:
             progress(f"decoding [{i + 1}/{len(clip_list)}] with {len(configs)} configurations")
-        for asr, out in zip(asrs, rows, strict=True):
+        for config, asr, out in zip(configs, asrs, rows, strict=True):
             t0 = time.perf_counter()
-            heard = asr.transcribe(clip.audio)
+            heard = asr.transcribe(clip.audio, config.prompt)
             dt = time.perf_counter() - t0
             edits, n = word_errors(clip.text, heard)
             out.append({"id": clip.id, "voice": clip.voice, "text": clip.text, "heard": heard,
