@@ -2,7 +2,7 @@
 same run, same questions (the real cascade with the default models; piper speech as the
 user). Each turn prints the server's transcript of the question and the answer's words.
 
-Run: .venv/bin/python tests/server/bench_transport_latency.py [TURNS_PER_TRANSPORT] [serve|cascade|fake] [p1] [rtcbg]
+Run: .venv/bin/python tests/server/bench_transport_latency.py [TURNS_PER_TRANSPORT] [serve|cascade|fake] [p1] [rtcbg] [rtcbg-idle]
 
 `serve` runs `antiphon serve` (default models) in its own process; `cascade` loads the same
 models into the bench's process, where the clients' work (aiortc encodes and decodes Opus
@@ -16,7 +16,9 @@ With `rtcbg` a third kind of turn takes part: the WebSocket client's turn while 
 client holds a WebRTC call open (silence both ways, turn detection off, so its session only
 buffers): the WebSocket path's latency with the WebRTC stacks of both ends (aiortc, in
 Python) using the same CPUs, to tell the transport's own delay from its CPU cost on a
-machine whose models use every core.
+machine whose models use every core. With `rtcbg-idle` the silent call's client runs in
+its own process under SCHED_IDLE (it gets only CPU time nothing else wants): what remains
+is the server's side of the call.
 
 With `fake` the brain is the tests' instant fake (energy VAD: 300 ms of silence ends the
 turn, then a beep at once): what remains is the transports' own cost, free of the models'
@@ -58,6 +60,7 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rtc_bg_call import silent_call  # noqa: E402
 from rtcclient import RtcClient  # noqa: E402
 from speech import synth  # noqa: E402
 
@@ -120,16 +123,10 @@ def _metrics(events: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def _server_ms(events: list[dict[str, Any]]) -> float | None:
-    """first_audio_out_ms of the turn's response (response.done's x_antiphon.metrics): what
-    the server measured from the end of speech it detected to its first audio out; the
-    client's figure minus this is the transports' share (input, output, decoding)."""
-    for e in events:
-        if e["type"] == "response.done":
-            value = ((e["response"].get("x_antiphon") or {}).get("metrics") or {}).get(
-                "first_audio_out_ms"
-            )
-            return float(value) if value is not None else None
-    return None
+    """first_audio_out_ms of the turn's response: the server's own end of speech it detected
+    -> its first audio out; the client's figure minus this is the transports' share."""
+    value = (_metrics(events) or {}).get("first_audio_out_ms")
+    return float(value) if value is not None else None
 
 
 def _texts(events: list[dict[str, Any]]) -> tuple[str, str]:
@@ -228,16 +225,34 @@ async def rtc_turn(base: str, speech16k: np.ndarray, prefetch: int | None = None
         await c.close()
 
 
-async def ws_turn_beside_rtc(base: str, speech16k: np.ndarray) -> Turn:
-    """A WebSocket turn while another client holds a silent WebRTC call open."""
-    quiet = np.zeros(int(48000 * (LEAD_S + TAIL_S + DONE_S + 30)), np.float32)
-    bg = RtcClient(base, quiet, low_latency=True)
+async def ws_turn_beside_rtc(base: str, speech16k: np.ndarray, idle: bool = False) -> Turn:
+    """A WebSocket turn while another client holds a silent WebRTC call open: in this
+    process, or (idle) in its own process under SCHED_IDLE, where it takes no CPU time the
+    server's work wants: what remains is the server's side of the call."""
+    if not idle:
+        async with silent_call(base):
+            return await ws_turn(base, speech16k)
+    proc = await asyncio.create_subprocess_exec(
+        "chrt",
+        "-i",
+        "0",
+        sys.executable,
+        str(Path(__file__).parent / "rtc_bg_call.py"),
+        base,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
     try:
-        await bg.connect(session={"type": "realtime", "audio": {"input": {"turn_detection": None}}})
-        await asyncio.sleep(1.0)  # the call's media flowing both ways
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 60)
+        if not line.startswith(b"connected"):
+            raise RuntimeError("the idle-priority WebRTC call did not connect")
+        await asyncio.sleep(1.0)
         return await ws_turn(base, speech16k)
     finally:
-        await bg.close()
+        assert proc.stdin is not None
+        proc.stdin.close()
+        await proc.wait()
 
 
 class ServeProcess:
@@ -275,7 +290,7 @@ def _p90(vals: list[float]) -> float:
     return statistics.quantiles(vals, n=10, method="inclusive")[8] if len(vals) > 1 else vals[0]
 
 
-async def main(turns: int, brain: str, p1: bool = False, rtcbg: bool = False) -> None:
+async def main(turns: int, brain: str, p1: bool = False, bg: tuple[str, ...] = ()) -> None:
     from antiphon.server.config import ServerConfig
     from antiphon.server.runner import BackgroundServer
 
@@ -302,8 +317,8 @@ async def main(turns: int, brain: str, p1: bool = False, rtcbg: bool = False) ->
     results: dict[str, list[float]] = {"websocket": [], "webrtc": []}
     if p1:
         results["webrtc-p1"] = []
-    if rtcbg:
-        results["ws+rtcbg"] = []
+    for kind in bg:
+        results["ws+" + kind] = []
     missed: dict[str, int] = dict.fromkeys(results, 0)
     overhead: dict[str, list[float]] = {k: [] for k in results}  # client - server, ms
     loads: list[float] = []
@@ -319,8 +334,8 @@ async def main(turns: int, brain: str, p1: bool = False, rtcbg: bool = False) ->
             for kind in order:
                 if kind == "websocket":
                     turn = await ws_turn(srv.url, speech)
-                elif kind == "ws+rtcbg":
-                    turn = await ws_turn_beside_rtc(srv.url, speech)
+                elif kind.startswith("ws+"):
+                    turn = await ws_turn_beside_rtc(srv.url, speech, kind == "ws+rtcbg-idle")
                 else:
                     turn = await rtc_turn(srv.url, speech, 1 if kind == "webrtc-p1" else None)
                 v = turn.latency_s
@@ -378,6 +393,6 @@ if __name__ == "__main__":
             int(sys.argv[1]) if len(sys.argv) > 1 else 6,
             sys.argv[2] if len(sys.argv) > 2 else "cascade",
             "p1" in sys.argv[3:],
-            "rtcbg" in sys.argv[3:],
+            tuple(a for a in sys.argv[3:] if a in ("rtcbg", "rtcbg-idle")),
         )
     )
