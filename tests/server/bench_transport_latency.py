@@ -118,7 +118,7 @@ def _played(chunks: list[tuple[float, np.ndarray]], rate: int) -> tuple[float, f
 def _metrics(events: list[dict[str, Any]]) -> dict[str, Any] | None:
     for e in events:
         if e["type"] == "response.done":
-            return (e["response"].get("x_antiphon") or {}).get("metrics")  # type: ignore[no-any-return]
+            return (e["response"].get("x_antiphon") or {}).get("metrics")
     return None
 
 
