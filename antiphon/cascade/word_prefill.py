@@ -15,7 +15,9 @@ two jobs, and the head start stops when the user pauses: a final verdict then wa
 most the one pass already running, never for a pass queued or begun after the speech
 ended (measured in process, 2026-12-06: a partial that arrived just after the pause made
 the final verdict wait ~0.3 s behind the judge's prefill, while the final decode shared
-the two cores with it)."""
+the two cores with it). Nor is there a head start while the model serves another session:
+the one KV cache holds one prompt, so with several talkers the passes would only evict
+each other's prompts."""
 
 from __future__ import annotations
 
@@ -51,6 +53,11 @@ class WordPrefill:
 
     def offer(self, messages: list[Message], tools: Sequence[Tool]) -> None:
         if self._job is not None and not self._job.done():
+            return
+        if self._worker.busy() or self._worker.depth():
+            # the model serves another session (or this one's reply): one KV cache holds one
+            # prompt, so a head start here would evict theirs and be evicted before our turn
+            # ends — every talker's passes would evaluate their whole history instead
             return
         self._job = self._track(self._prefill(messages, tools))
 

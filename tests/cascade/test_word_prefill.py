@@ -116,3 +116,32 @@ def test_a_pause_drops_the_prefill_that_has_not_started() -> None:
 
     asyncio.run(main())
     assert started.is_set() and stack.llm.judged == []  # the judge's pass never ran
+
+
+def test_no_head_start_while_the_model_serves_someone_else() -> None:
+    release, started = threading.Event(), threading.Event()
+    release.set()
+    stack = _stack(release, started)
+
+    async def main() -> None:
+        worker = ModelWorker("llm")
+        other = threading.Event()
+        try:
+            busy = asyncio.ensure_future(worker.call(other.wait, 5.0, owner="another session"))
+            await asyncio.sleep(0.1)  # the other session's pass is running
+            jobs: list[asyncio.Task[None]] = []
+            prefill = WordPrefill(
+                stack,
+                worker,
+                "session",
+                lambda aw: jobs.append(asyncio.ensure_future(aw)) or jobs[-1],
+            )
+            prefill.offer(_prompt("What is the capital of"), TOOLS)
+            other.set()
+            await busy
+            await asyncio.gather(*jobs)
+        finally:
+            worker.close()
+
+    asyncio.run(main())
+    assert not started.is_set() and stack.llm.judged == []
