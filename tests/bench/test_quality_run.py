@@ -37,6 +37,9 @@ def _check_figures(backend: dict) -> None:
     assert s["v2v_p50_ms"] == pytest.approx(np.percentile(v2v, 50), abs=0.1)
     for r in rows:
         assert r["heard"], f"{r['id']}: the user's words were transcribed"
+    out = [r["stages"]["first_audio_out_ms"] for r in rows if "first_audio_out_ms" in r["stages"]]
+    assert out, "the server's own stage marks came with the replies"
+    assert s["stage_first_audio_out_ms"] == pytest.approx(np.percentile(out, 50), abs=0.1)
     assert {t["figure"] for t in backend["targets"]} >= {"answer_accuracy", "tool_right_rate"}
     assert set(backend["per_voice"]) == {r["voice"] for r in rows}
 
@@ -78,13 +81,13 @@ def small_server() -> Iterator[str]:
 def test_realtime_url_run(small_server: str, tmp_path: Path) -> None:
     out = tmp_path / "q"
     args = build_parser().parse_args(
-        ["bench", "quality", "--url", small_server, "--kinds", "general,tools", "--limit", "1",
+        ["bench", "quality", "--url", small_server + "?x_antiphon=1", "--kinds", "general,tools", "--limit", "1",
          "--voices", "flite:awb", "--out", str(out), "--wait", WAIT]
     )  # fmt: skip
     assert args.func(args) == 0
     rep = json.loads((out / "report.json").read_text())
     ((name, backend),) = rep["backends"].items()
-    assert name == small_server and len(backend["rows"]) == 2
+    assert name == small_server + "?x_antiphon=1" and len(backend["rows"]) == 2
     _check_figures(backend)
 
 

@@ -60,6 +60,7 @@ def score(sp: Spoken, got: Outcome, tools: ToolSet) -> dict[str, Any]:
         "calls": [{"name": c.name, "arguments": c.arguments} for c in got.calls],
         "calls_valid": valid,
         "voice_to_voice_ms": got.voice_to_voice_ms,
+        "stages": {k: round(v, 1) for k, v in got.stages.items()},
         "timed_out": got.timed_out,
         "asr_edits": edits,
         "asr_words": n,

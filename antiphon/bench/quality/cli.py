@@ -31,7 +31,8 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--url",
         help="benchmark Realtime servers instead: ws://HOST:PORT/v1/realtime "
-        "(comma-separated: several, side by side in one report)",
+        "(comma-separated: several, side by side in one report; add ?x_antiphon=1 for an "
+        "antiphon server's own stage times)",
     )
     p.add_argument("--api-key", help="Bearer key for --url (or OPENAI_API_KEY)")
     default_llms = ",".join(dict.fromkeys([DEFAULT_LLM, PREVIOUS_DEFAULT_LLM]))

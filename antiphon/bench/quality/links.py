@@ -17,6 +17,7 @@ from antiphon.session.events import (
     AgentTextDelta,
     AudioChunk,
     ErrorEvent,
+    Metrics,
     ResponseDone,
     ToolCall,
     UserTranscriptFinal,
@@ -43,7 +44,17 @@ class CallMade:
     arguments: str
 
 
-QualityIncoming = Incoming | UserText | AgentText | CallMade
+@dataclass
+class Stages:
+    """The server's own latency breakdown of one response (ms after the end of speech it
+    detected): antiphon's Metrics event in process, ``x.antiphon.metrics`` over the wire
+    (sent when the URL asks for it: ``?x_antiphon=1``)."""
+
+    response_id: str
+    values: dict[str, float]
+
+
+QualityIncoming = Incoming | UserText | AgentText | CallMade | Stages
 
 
 class QualityLink(Protocol):
@@ -83,6 +94,8 @@ class QualitySessionLink(SessionLink):
                 out.append(UserText(ev.text))
             elif isinstance(ev, ToolCall):
                 out.append(CallMade(ev.response_id, ev.call_id, ev.name, ev.arguments))
+            elif isinstance(ev, Metrics):
+                out.append(Stages(ev.response_id, dict(ev.values)))
             elif isinstance(ev, AgentTextDelta):
                 pass  # the final text comes with ResponseDone
             elif isinstance(ev, ErrorEvent):
@@ -145,6 +158,9 @@ class QualityRealtimeLink(RealtimeLink):
         elif kind == "response.function_call_arguments.done":
             name, args = str(ev.get("name", "")), str(ev.get("arguments", ""))
             self._put(CallMade(rid, str(ev.get("call_id", "")), name, args))
+        elif kind == "x.antiphon.metrics":
+            values = ev.get("values") or {}
+            self._put(Stages(rid, {k: float(v) for k, v in values.items()}))
         super()._on(ev)
 
     def poll(self) -> list[QualityIncoming]:  # type: ignore[override]

@@ -21,6 +21,14 @@ TARGETS = [
     ("v2v_p50_ms", "<=", 800.0),
     ("v2v_p90_ms", "<=", 1200.0),
 ]
+# the server's own marks, ms after the end of speech it detected (cascade/response.py)
+STAGES = {
+    "eot_ms": "end of turn decided",
+    "asr_final_ms": "final transcript",
+    "llm_first_token_ms": "first reply token",
+    "tts_first_audio_ms": "first phrase synthesized",
+    "first_audio_out_ms": "first audio out",
+}
 LABELS = {
     "items": "items",
     "answer_accuracy": "answer accuracy (general)",
@@ -36,6 +44,7 @@ LABELS = {
     "v2v_p50_ms": "voice-to-voice p50 (ms)",
     "v2v_p90_ms": "voice-to-voice p90 (ms)",
     "no_reply": "items without a reply",
+    **{f"stage_{k}": f"server stage p50: {label} (ms)" for k, label in STAGES.items()},
 }
 
 
@@ -78,6 +87,8 @@ def summarize(rows: list[Row]) -> dict[str, Any]:
         "v2v_p90_ms": _pct(v2v, 90),
         "no_reply": sum(1 for r in rows if r["voice_to_voice_ms"] is None),
     }
+    for k in STAGES:
+        s[f"stage_{k}"] = _pct([r["stages"][k] for r in rows if k in r.get("stages", {})], 50)
     return {k: v for k, v in s.items() if v is not None or k in ("answer_accuracy",)}
 
 

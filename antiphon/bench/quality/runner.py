@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from antiphon.bench.duplex.link import RATE, Ended, Heard, Note
-from antiphon.bench.quality.links import AgentText, CallMade, QualityLink, UserText
+from antiphon.bench.quality.links import AgentText, CallMade, QualityLink, Stages, UserText
 
 FRAME = RATE // 50  # 20 ms
 LEAD_IN_S = 0.3  # silence before the user speaks (the session settles)
@@ -42,6 +42,7 @@ class Outcome:
     responses: int = 0
     timed_out: bool = False
     notes: list[str] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=dict)  # the first response's, if sent
 
 
 def tool_output(name: str, arguments: str) -> str:
@@ -112,6 +113,8 @@ async def converse(
                         deadline = t + wait_s
                     else:
                         finished = True
+                elif isinstance(item, Stages):
+                    out.stages = out.stages or item.values
                 elif isinstance(item, Note):
                     out.notes.append(item.text)
             if finished:
