@@ -1,8 +1,9 @@
 """LLM passes alone and while Whisper decodes in another thread, under this process's
-OpenMP settings: why antiphon sets GOMP_SPINCOUNT (antiphon/__init__.py).
+OpenMP settings (llama.cpp's libgomp and CTranslate2's own copy each spin at barriers and
+cannot see the other's threads). Results and the end-to-end check that kept libgomp's
+default: docs/runs/openmp-contention-2026-12-06.txt.
 
-Run: GOMP_SPINCOUNT=300000 .venv/bin/python tests/cascade/bench_openmp_contention.py
-(an environment value wins over antiphon's default of 1000)."""
+Run: GOMP_SPINCOUNT=1000 .venv/bin/python tests/cascade/bench_openmp_contention.py"""
 
 from __future__ import annotations
 
