@@ -24,10 +24,17 @@ def _prompt(words: str) -> list[Message]:
     return [Message("system", "You are a helpful voice assistant."), Message("user", words)]
 
 
-async def _prefill(stack: Any, words: str, withdraw_when: threading.Event | None = None) -> None:
-    """One live partial offered to a session's WordPrefill on a real worker thread; with
-    ``withdraw_when``, the user pauses once that event is set (the first pass has begun)."""
-    worker = ModelWorker("llm")
+async def _prefill(
+    stack: Any,
+    words: str,
+    withdraw_when: threading.Event | None = None,
+    worker: ModelWorker | None = None,
+) -> None:
+    """One live partial offered to a session's WordPrefill on a real worker thread (its own
+    unless ``worker`` is given); with ``withdraw_when``, the user pauses once that event is
+    set (the first pass has begun)."""
+    own = worker is None
+    worker = worker or ModelWorker("llm")
     jobs: list[asyncio.Task[None]] = []
 
     def track(aw: Awaitable[None]) -> asyncio.Task[None]:
@@ -42,7 +49,8 @@ async def _prefill(stack: Any, words: str, withdraw_when: threading.Event | None
             prefill.withdraw()
         await asyncio.gather(*jobs, return_exceptions=True)
     finally:
-        worker.close()
+        if own:
+            worker.close()
 
 
 @pytest.mark.models
@@ -129,17 +137,13 @@ def test_no_head_start_while_the_model_serves_someone_else() -> None:
         try:
             busy = asyncio.ensure_future(worker.call(other.wait, 5.0, owner="another session"))
             await asyncio.sleep(0.1)  # the other session's pass is running
-            jobs: list[asyncio.Task[None]] = []
-            prefill = WordPrefill(
-                stack,
-                worker,
-                "session",
-                lambda aw: jobs.append(asyncio.ensure_future(aw)) or jobs[-1],
+            offered = asyncio.ensure_future(
+                _prefill(stack, "What is the capital of", worker=worker)
             )
-            prefill.offer(_prompt("What is the capital of"), TOOLS)
+            await asyncio.sleep(0.1)
             other.set()
             await busy
-            await asyncio.gather(*jobs)
+            await offered
         finally:
             worker.close()
 

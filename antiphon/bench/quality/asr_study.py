@@ -45,8 +45,8 @@ CONFIGS = {
         AsrConfig("base-once", "base", redecode=False),
         AsrConfig("base-beam5-once", "base", beam_size=5, redecode=False),
         # context: what an assistant says before a user's turn, as Whisper's previous text
-        AsrConfig("base-beam5-greeting", "base", 5, redecode=False, prompt=GREETING),
-        AsrConfig("base-beam5-topic", "base", 5, redecode=False, prompt=TOPIC),
+        AsrConfig("base-beam5-greeting", "base", beam_size=5, redecode=False, prompt=GREETING),
+        AsrConfig("base-beam5-topic", "base", beam_size=5, redecode=False, prompt=TOPIC),
     )
 }
 
