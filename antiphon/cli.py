@@ -38,6 +38,11 @@ def _cascade_args(p: argparse.ArgumentParser, demo_tools: str = "ask") -> None:
         type=int,
         help="beam of the recognizer's final decode (default: the cascade config's; 1 = greedy)",
     )
+    p.add_argument(
+        "--asr-rescore",
+        help="chat model that rescores the final decode's top hypotheses, or off "
+        "(default: the cascade config's; English with a beam only)",
+    )
 
 
 def _lazy(module: str, fn: str = "main") -> Callable[[argparse.Namespace], int]:

@@ -25,6 +25,8 @@ def load_stack(args: argparse.Namespace, **overrides: object) -> CascadeStack:
         overrides.setdefault("llm_slots", args.llm_slots)
     if getattr(args, "asr_beam", None):
         overrides.setdefault("asr_beam", args.asr_beam)
+    if getattr(args, "asr_rescore", None):
+        overrides.setdefault("asr_rescore", args.asr_rescore)
     config = CascadeConfig(llm=args.llm, language=args.language, **overrides)  # type: ignore[arg-type]
     return CascadeStack(config, progress=progress)
 

@@ -44,6 +44,12 @@ class CascadeConfig:
     # synthetic voices with 8.0 % WER instead of 10.4 % for ~70 ms more per final decode
     # (docs/bench-quality.md, 2026-12-06); English only, Chinese stays greedy (not measured)
     asr_beam: int = 5
+    # a chat model (antiphon.models.LLM_MODELS) rescoring the final decode's top hypotheses
+    # (cascade/transcript_rescorer.py), or "off"; English with a beam only. Off: with
+    # qwen1.5b it heard the synthetic voices of the test half with 8.0 % WER instead of 9.6 %
+    # but costs ~0.6-1.1 s per turn on 2 cores (docs/bench-quality.md, 2026-12-06)
+    asr_rescore: str = "off"
+    asr_rescore_weight: float = 0.3  # the LM's weight beside Whisper's (tuned on the tune half)
     llm_threads: int = 2
     asr_threads: int = 2
     tts_threads: int = 1  # TTS runs while the LLM writes: two 2-thread pools on 2 cores thrash

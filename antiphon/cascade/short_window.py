@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from antiphon.cascade.transcript_rescorer import Hypothesis
+
 SAMPLE_RATE = 16000
 HOP = 160  # samples per mel frame
 FULL_WINDOW_FRAMES = 3000
@@ -28,6 +30,8 @@ class ShortSegment:
     no_speech_prob: float
     avg_logprob: float
     compression_ratio: float
+    # the beam's best hypotheses, best first, when more than one was asked for
+    alternatives: tuple[Hypothesis, ...] = ()
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
@@ -79,9 +83,11 @@ class ShortWindowDecoder:
         max_new_tokens: int,
         full: bool = False,
         beam_size: int = 1,
+        alternatives: int = 1,
     ) -> ShortSegment:
         """Greedy (or beam) decode on the short window, or on Whisper's whole 30 s window
-        (``full``: slower, better on what the short window is unsure of)."""
+        (``full``: slower, better on what the short window is unsure of). ``alternatives``
+        > 1 (at most ``beam_size``): the beam's best hypotheses too, for rescoring."""
         import ctranslate2
         from faster_whisper.transcribe import get_compression_ratio
 
@@ -101,6 +107,7 @@ class ShortWindowDecoder:
             [tokens_in],
             beam_size=beam_size,
             max_length=len(tokens_in) + max_new_tokens,
+            num_hypotheses=max(1, min(alternatives, beam_size)),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -109,4 +116,15 @@ class ShortWindowDecoder:
         tokens = result.sequences_ids[0]
         text = trim_repetition(self.tokenizer.decode(tokens).strip())
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        return ShortSegment(text, result.no_speech_prob, avg_logprob, get_compression_ratio(text))
+        # CTranslate2's scores are length-normalized: times the length, the total
+        found = tuple(
+            Hypothesis(trim_repetition(self.tokenizer.decode(ids).strip()), score * len(ids))
+            for ids, score in zip(result.sequences_ids, result.scores, strict=True)
+        )
+        return ShortSegment(
+            text,
+            result.no_speech_prob,
+            avg_logprob,
+            get_compression_ratio(text),
+            found if len(found) > 1 else (),
+        )

@@ -26,6 +26,7 @@ from antiphon.cascade.llm import ChatLLM, Message
 from antiphon.cascade.llm_batch import BatchedChatLLM
 from antiphon.cascade.remote_llm import RemoteChatLLM, RemoteLLMError
 from antiphon.cascade.smart_turn import SmartTurn
+from antiphon.cascade.transcript_rescorer import rescorer_for
 from antiphon.cascade.tts import EspeakTTS, PiperTTS
 from antiphon.cascade.vad import SileroVAD
 from antiphon.cascade.workers import StackWorkers, current_lead
@@ -55,6 +56,9 @@ class CascadeStack:
             cpu_threads=cfg.asr_threads,
             recognizer=cfg.asr,
             beam_size=cfg.asr_beam if cfg.language == "en" else 1,  # measured on English
+            rescorer=rescorer_for(cfg.asr_rescore, cfg.asr_rescore_weight, cfg.asr_threads)
+            if cfg.language == "en" and cfg.asr_beam > 1
+            else None,
         )
         say(f"loading language model ({cfg.llm_url or cfg.llm})")
         self.llm: ChatLLM | RemoteChatLLM = self._load_llm(cfg)

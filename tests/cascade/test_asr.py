@@ -182,10 +182,11 @@ def test_unsure_final_is_decoded_again_on_the_full_window_but_partials_never(
             max_new: int,
             full: bool = False,
             beam_size: int = 1,
+            alternatives: int = 1,
             _decode: Any = decode,
         ) -> Any:
             calls.append(full)
-            return _decode(audio, prompt, max_new, full, beam_size)
+            return _decode(audio, prompt, max_new, full, beam_size, alternatives)
 
         monkeypatch.setattr(decoder, "decode", spy)
     monkeypatch.setattr(asr, "short_min_logprob", 0.0)  # every decode counts as unsure

@@ -29,6 +29,7 @@ class AsrConfig:
     short_window: bool = True
     redecode: bool = True  # unsure short-window decodes are decoded again on the full window
     prompt: str | None = None  # Whisper's previous-text context for every final decode
+    rescore: str = "off"  # a chat model rescoring the top hypotheses (transcript_rescorer.py)
 
 
 GREETING = "Hi, I'm your voice assistant. What can I do for you?"
@@ -47,6 +48,9 @@ CONFIGS = {
         # context: what an assistant says before a user's turn, as Whisper's previous text
         AsrConfig("base-beam5-greeting", "base", beam_size=5, redecode=False, prompt=GREETING),
         AsrConfig("base-beam5-topic", "base", beam_size=5, redecode=False, prompt=TOPIC),
+        # the top 3 hypotheses rescored by a chat model (0.5B: the default; 1.5B: the reply's)
+        AsrConfig("base-beam5-lm0.5b", "base", beam_size=5, redecode=False, rescore="qwen0.5b"),
+        AsrConfig("base-beam5-lm1.5b", "base", beam_size=5, redecode=False, rescore="qwen1.5b"),
     )
 }
 
@@ -77,6 +81,8 @@ def clips(
 
 def _load(config: AsrConfig) -> Any:
     from antiphon.cascade.asr import StreamingASR
+    from antiphon.cascade.config import CascadeConfig
+    from antiphon.cascade.transcript_rescorer import rescorer_for
 
     asr = StreamingASR(
         language="en",
@@ -84,6 +90,7 @@ def _load(config: AsrConfig) -> Any:
         beam_size=config.beam_size,
         short_window=config.short_window,
         single_decode_under_s=0.0 if config.redecode else 30.0,
+        rescorer=rescorer_for(config.rescore, CascadeConfig().asr_rescore_weight, 2),
     )
     asr.transcribe(np.zeros(16000, np.float32))  # warm-up
     return asr
