@@ -24,6 +24,8 @@ def test_answers_found_as_whole_words() -> None:
     assert answer_found("There are seven days in a week.", ["7"])
     assert not answer_found("Seventy days.", ["7"])
     assert not answer_found("There are 17 of them.", ["7"])
+    # the model writes formulas with subscript digits (seen: "Water's chemical formula is H₂O.")
+    assert answer_found("Water's chemical formula is H₂O.", ["H2O"])
     assert answer_found("Butterflies, mostly.", ["butterfly", "butterflies"])
     assert answer_found("It is New Delhi.", ["new delhi", "delhi"])
     assert not answer_found("I don't know.", ["paris"])

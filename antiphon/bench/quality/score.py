@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -55,8 +56,9 @@ def _number_run(words: list[str], i: int) -> tuple[int, int] | None:
 
 
 def normalize(text: str) -> str:
-    """Lower case, punctuation as spaces (apostrophes dropped), number words as digits."""
-    text = text.lower().replace("\u2019", "'").replace("'", "")
+    """Lower case, punctuation as spaces (apostrophes dropped), number words as digits;
+    compatibility forms folded first (NFKC: "H₂O" is "H2O", "ﬁve" is "five")."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("'", "")
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)  # 1,000 -> 1000
     text = re.sub(r"[^\w\s]|_", " ", text)
     words = text.split()
