@@ -46,8 +46,9 @@ class CascadeConfig:
     asr_beam: int = 5
     # a chat model (antiphon.models.LLM_MODELS) rescoring the final decode's top hypotheses
     # (cascade/transcript_rescorer.py), or "off"; English with a beam only. Off: with
-    # qwen1.5b it heard the synthetic voices of the test half with 8.0 % WER instead of 9.6 %
-    # but costs ~0.6-1.1 s per turn on 2 cores (docs/bench-quality.md, 2026-12-06)
+    # qwen1.5b it heard the synthetic voices of the test half with 8.0 % WER instead of 9.6 %,
+    # answered no more of its questions right, and made the final decode 0.67 s slower (p50,
+    # 2 cores; docs/bench-quality.md, 2026-12-06)
     asr_rescore: str = "off"
     asr_rescore_weight: float = 0.3  # the LM's weight beside Whisper's (tuned on the tune half)
     llm_threads: int = 2

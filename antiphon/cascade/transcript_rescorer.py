@@ -1,7 +1,7 @@
 """Which of the recognizer's best guesses did the user most likely say? A language model's
 judgement, added to Whisper's own.
 
-Whisper base's beam search keeps several hypotheses; the one it ranks first is often a
+Whisper base's beam search keeps several hypotheses; the one it ranks first is sometimes a
 near-homophone that makes no sense ("What do you call a maybe cat?", "Which bar is a symbol
 of peace?") while the right words are among the others. A text language model knows which
 sentence a person is likely to say. Each of the top hypotheses is scored as
@@ -10,10 +10,11 @@ sentence a person is likely to say. Each of the top hypotheses is scored as
     user's message (ending there),
 
 and the best is kept — shallow-fusion rescoring of an n-best list, the LM's judgement, no
-word list. Measured on `antiphon bench quality`'s clips (2026-12-06, 2 cores, Whisper base,
-beam 5, the top 3 hypotheses, the chat model Qwen2.5-Coder-1.5B as scorer): weight 0.3
-chosen on the tune half (synthetic voices 8.0 -> 6.4 % WER, human recordings 4.9 -> 3.8 %);
-on the test half 9.6 -> 8.0 % and 4.9 -> 4.5 % (docs/bench-quality.md).
+word list. Weight 0.3 and 3 hypotheses were chosen on the tune half of `antiphon bench
+quality`'s clips; on the test half (2026-12-06, 2 cores, Whisper base beam 5, the chat model
+Qwen2.5-Coder-1.5B as scorer) synthetic voices went from 9.6 to 8.0 % WER and the human
+recordings from 4.9 to 4.5 %, for 0.67 s more per final decode (p50). Off by default
+(CascadeConfig.asr_rescore): docs/bench-quality.md has both sides.
 
 The LM evaluates only what a hypothesis does not share with the one scored before it (the
 hypotheses of one utterance differ in a word or two), in its own llama.cpp context.
