@@ -18,7 +18,7 @@ import numpy as np
 
 from antiphon.apps.factory import load_stack
 from antiphon.bench.duplex.link import RATE
-from antiphon.bench.quality import bench, data
+from antiphon.bench.quality import bench, data, voices
 from antiphon.bench.quality.links import QualitySessionLink, cascade_quality_link
 from antiphon.bench.quality.runner import LEAD_IN_S, converse
 from antiphon.cascade import (
@@ -138,15 +138,7 @@ items = data.select(kinds, "tune")
 items = items[:: max(1, len(items) // n)][:n]
 spoken = bench.prepare(
     items,
-    [
-        "flite:kal",
-        "flite:awb",
-        "flite:rms",
-        "flite:slt",
-        "espeak:en-us+m3",
-        "espeak:en-gb+f2",
-        "festival:slt_hts",
-    ],
+    list(voices.EN_VOICES),
     print,
 )
 tools = data.tool_set()
