@@ -116,15 +116,25 @@ class ShortWindowDecoder:
         tokens = result.sequences_ids[0]
         text = trim_repetition(self.tokenizer.decode(tokens).strip())
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        # CTranslate2's scores are length-normalized: times the length, the total
-        found = tuple(
-            Hypothesis(trim_repetition(self.tokenizer.decode(ids).strip()), score * len(ids))
-            for ids, score in zip(result.sequences_ids, result.scores, strict=True)
+        # CTranslate2's scores are length-normalized: times the length, the total. The first
+        # is the text above; the others are decoded only when asked for (never for partials)
+        found = (
+            tuple(
+                Hypothesis(
+                    text if i == 0 else trim_repetition(self.tokenizer.decode(ids).strip()),
+                    score * len(ids),
+                )
+                for i, (ids, score) in enumerate(
+                    zip(result.sequences_ids, result.scores, strict=True)
+                )
+            )
+            if len(result.sequences_ids) > 1
+            else ()
         )
         return ShortSegment(
             text,
             result.no_speech_prob,
             avg_logprob,
             get_compression_ratio(text),
-            found if len(found) > 1 else (),
+            found,
         )
