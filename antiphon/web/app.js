@@ -10,7 +10,7 @@ const params = new URLSearchParams(location.search);
 
 const state = (window.antiphon = {
   connected: false, error: null, transport: null, fallback: null, user: [], agent: [], tools: [],
-  latencies: [], played: 0, responses: 0, interrupted: 0, events: [], session: null,
+  latencies: [], played: 0, micAt: null, audibleAt: [], responses: 0, interrupted: 0, events: [], session: null,
 });
 
 let link = null, stream = null, micMeter = null, t0 = 0;
@@ -237,7 +237,16 @@ async function connect() {
   return connectWebSocket({ ...opts, url: endpoint("websocket") });
 }
 
+// when the answer became audible here (ms since start, after >= 300 ms of quiet): with
+// `micAt` and the microphone's own timing, a voice-to-voice figure that includes both
+// transports' buffering (the latency table above starts at an event's arrival)
+let quietSince = 0;
 function onLevel(peak, played) {
+  const now = performance.now() - t0;
+  if (peak > 0.02) {
+    if (now - quietSince >= 300) state.audibleAt.push(Math.round(now));
+    quietSince = Infinity;
+  } else if (quietSince === Infinity) quietSince = now;
   state.played = played;
   $("out-level").value = peak;
 }
@@ -257,6 +266,7 @@ async function start() {
   try {
     link = await connect();
     stream = await openMic();
+    state.micAt = Math.round(performance.now() - t0);
     micMeter = meterMic(stream);
     await link.attachMic(stream);
     state.connected = true;

@@ -282,8 +282,13 @@ class ServeProcess:
         raise RuntimeError("antiphon serve did not become ready")
 
     def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+        self.proc.terminate()  # a graceful drain: live sessions may finish first
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            print("antiphon serve still draining after 60 s: killed")
+            self.proc.kill()
+            self.proc.wait()
 
 
 def _p90(vals: list[float]) -> float:
