@@ -42,6 +42,11 @@ from antiphon.session.events import AudioChunk, Event, ResponseDone
 log = logging.getLogger("antiphon.server")
 MAX_SDP_BYTES = 64 * 1024
 ACTIVITY_EVERY = 50  # RTP frames (1 s) between idle-timeout keep-alives
+# A browser sends its microphone's frames every 20 ms while a call is up, muted too (silence).
+# One that is closed or crashes mid-call sends nothing more, often not even a goodbye: without
+# this the call (its session, its reply still being computed) lived until ICE consent failed,
+# ~33 s after headless Chromium closed (measured 2026-12-07).
+MEDIA_TIMEOUT_S = 5.0
 _CODEC = re.compile(r"^a=rtpmap:\d+ (opus/48000|PCMU/8000|PCMA/8000)", re.MULTILINE | re.IGNORECASE)
 
 
@@ -202,8 +207,15 @@ class WebRTCConnection(RealtimeConnection):
         frames = 0
         while True:
             try:
-                frame = await track.recv()
+                frame = await asyncio.wait_for(track.recv(), MEDIA_TIMEOUT_S)
             except MediaStreamError:
+                return
+            except TimeoutError:
+                log.info(
+                    "WebRTC call: no audio from the client for %.0f s; the call ends",
+                    MEDIA_TIMEOUT_S,
+                )
+                self.socket.disconnect()
                 return
             audio = frame_to_mono(frame)  # type: ignore[arg-type]
             rate = int(frame.sample_rate)  # type: ignore[union-attr]

@@ -36,8 +36,11 @@ class SignalTrack(MediaStreamTrack):
         self.pos = 0
         self.t0: float | None = None
         self.started_at: float | None = None  # monotonic time of the first frame
+        self.frozen = False  # set: no more frames, no goodbye (a client that vanished)
 
     async def recv(self) -> av.AudioFrame:
+        if self.frozen:
+            await asyncio.Event().wait()
         if self.t0 is None:
             self.t0 = self.started_at = time.monotonic()
         wait = self.t0 + self.pos / RATE - time.monotonic()

@@ -148,6 +148,35 @@ async def test_data_channel_closing_mid_response_ends_the_call_only(fake_server)
         await again.close()
 
 
+async def test_a_client_gone_without_a_goodbye_ends_its_call(fake_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A browser that is closed or crashes mid-call stops sending audio and often closes
+    nothing: its call ends after MEDIA_TIMEOUT_S without audio, not when ICE consent fails
+    (~30 s); a client that keeps streaming (silence too) is kept."""
+    from antiphon.server import webrtc
+
+    monkeypatch.setattr(webrtc, "MEDIA_TIMEOUT_S", 1.0)
+    stats = fake_server.ctx.stats
+    gone, staying = RtcClient(fake_server.url, _turn()), RtcClient(fake_server.url, _turn())
+    try:
+        await gone.connect()
+        await staying.connect()
+        await gone.wait_for("session.created")
+        await staying.wait_for("session.created")
+        assert stats.sessions_open == 2
+        gone.mic.frozen = True
+        t0 = time.monotonic()
+        while stats.sessions_open > 1 and time.monotonic() - t0 < 10:
+            await asyncio.sleep(0.05)
+        assert stats.sessions_open == 1, "the silent client's call is still open"
+        assert 0.8 < time.monotonic() - t0 < 5
+        await asyncio.sleep(2.0)  # three timeouts long: the streaming client stays
+        assert stats.sessions_open == 1
+        assert staying.pc.connectionState == "connected"
+    finally:
+        await gone.close()
+        await staying.close()
+
+
 async def test_hangup(fake_server) -> None:  # type: ignore[no-untyped-def]
     c = RtcClient(fake_server.url, np.zeros(RATE, np.float32))
     try:
