@@ -86,8 +86,13 @@ class CascadeStack:
             w = self.workers
             self.llm.engine.crowded = lambda: w.tts.busy() or w.asr.busy()
         say("warming up")
-        # the prompt most sessions start with: the demo tools only where every session has them
-        demo = DemoTools().registry.schemas() if cfg.demo_tools == "on" else []
+        # the prompt most sessions start with: with the demo tools where every session has them
+        # or the browser page asks for them ("ask", its default). One prompt stays cached:
+        # with "ask" a first API session without tools evaluates its 94-token system prompt
+        # (~1.6 s on 2 cores) where a first page session would otherwise evaluate 598 tokens
+        # with the tools (~10 s; measured 2026-12-07: the first page turn after start took
+        # 17.3 s from the end of the turn to the first audio, later ones 1.4-1.7 s)
+        demo = DemoTools().registry.schemas() if cfg.demo_tools in ("on", "ask") else []
         system = self.default_instructions()
         self._warm_up(persona.with_tool_guidance(system, cfg.language) if demo else system, demo)
         self.load_seconds = time.monotonic() - t0
