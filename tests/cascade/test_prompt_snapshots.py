@@ -1,0 +1,62 @@
+"""System prompts kept as KV snapshots (cascade/prompt_snapshots.py), on a real GGUF model:
+switching between sessions' prompts restores the other prompt instead of evaluating it,
+and what the model computes after a restore is what it computes from scratch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("llama_cpp")
+
+from antiphon.agent.builtin_tools import DemoTools  # noqa: E402
+from antiphon.agent.chatml import Message, render_chatml  # noqa: E402
+from antiphon.agent.persona import default_instructions, with_tool_guidance  # noqa: E402
+from antiphon.cascade.llm import ChatLLM  # noqa: E402
+from antiphon.models import smollm2_gguf  # noqa: E402
+
+pytestmark = pytest.mark.models
+
+
+def _prompt(llm: ChatLLM, system: str, tools: list, question: str) -> list[int]:  # type: ignore[type-arg]
+    text = render_chatml([Message("system", system), Message("user", question)], tools)
+    return llm.tokenize(text)
+
+
+def _probs(llm: ChatLLM, tokens: list[int]) -> np.ndarray:
+    return np.asarray(llm._thread.submit(llm._next_token_probs, tokens).result())
+
+
+def test_switching_prompts_restores_instead_of_evaluating() -> None:
+    llm = ChatLLM(smollm2_gguf(), n_threads=1, n_ctx=2048)
+    plain = default_instructions("en")
+    tools = DemoTools().registry.schemas()
+    a = _prompt(llm, with_tool_guidance(plain, "en"), tools, "Set a timer for two minutes.")
+    b = _prompt(llm, plain, [], "What is the capital of France?")
+    snaps = llm._snapshots
+    assert snaps.system_block(a) > snaps.system_block(b) >= snaps.min_tokens
+    _probs(llm, a)  # evaluates A's system block and saves it
+    _probs(llm, b)  # the same for B
+    assert snaps.restored == 0
+    back = _probs(llm, a)  # A again: its system block comes back from the snapshot
+    assert snaps.restored == 1
+    assert llm._llm.n_tokens == len(a)
+    fresh = ChatLLM(smollm2_gguf(), n_threads=1, n_ctx=2048)
+    expected = _probs(fresh, a)  # the same prompt in a context that never saw B
+    assert int(back.argmax()) == int(expected.argmax())
+    assert float(np.abs(back - expected).max()) < 1e-3
+    # a prompt whose system block is already cached is not touched
+    a2 = _prompt(llm, with_tool_guidance(plain, "en"), tools, "Turn on the kitchen lights.")
+    _probs(llm, a2)
+    assert snaps.restored == 1
+
+
+def test_short_system_blocks_and_prompts_without_one_are_left_alone() -> None:
+    llm = ChatLLM(smollm2_gguf(), n_threads=1, n_ctx=2048)
+    short = llm.tokenize(render_chatml([Message("system", "Be brief."), Message("user", "Hi")]))
+    assert llm._snapshots.system_block(short) == 0
+    bare = llm.tokenize("no chat template here at all")
+    assert llm._snapshots.system_block(bare) == 0
+    _probs(llm, short)
+    _probs(llm, bare)
+    assert not llm._snapshots._saved
