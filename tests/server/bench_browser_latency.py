@@ -66,7 +66,7 @@ def _p(vals: list[float], q: int) -> float:
 
 
 def main(n: int) -> None:
-    from bench_transport_latency import ServeProcess
+    from serve_process import ServeProcess
 
     from antiphon.audio.io import resample, write_wav
     from antiphon.bench.quality import data, voices
