@@ -207,7 +207,9 @@ class WebRTCConnection(RealtimeConnection):
         frames = 0
         while True:
             try:
-                frame = await asyncio.wait_for(track.recv(), MEDIA_TIMEOUT_S)
+                # a timer per frame, not a task (asyncio.wait_for wraps each recv in one)
+                async with asyncio.timeout(MEDIA_TIMEOUT_S):
+                    frame = await track.recv()
             except MediaStreamError:
                 return
             except TimeoutError:
