@@ -157,5 +157,5 @@ def test_matches_the_single_context_model(engine: BatchedChatLLM) -> None:
         theirs = ref.end_of_turn_probability(msgs)
         # 0.03: the single context alone gives 0.777-0.798 for this prompt depending only on
         # how its tokens were batched (n_batch 32 vs 256, after another question or fresh;
-        # measured 2026-12-07), and the engine batches its own way
+        # tests/cascade/bench_batching_spread.py, 2026-12-07), and the engine batches its own way
         assert abs(mine[0] - theirs) < 0.03 and abs(mine[1] - theirs) < 0.03, (mine, theirs)
