@@ -40,7 +40,7 @@ from antiphon.cascade.llm_modes import (
 )
 from antiphon.cascade.llm_modes import is_cancelled as _is_cancelled
 from antiphon.cascade.llm_verdicts import ModelVerdicts
-from antiphon.cascade.prompt_snapshots import PromptSnapshots
+from antiphon.cascade.prompt_snapshots import LlamaHost, PromptSnapshots
 from antiphon.cascade.side_context import SideContext
 from antiphon.session.commands import Tool, ToolChoice
 
@@ -111,7 +111,9 @@ class ChatLLM(ModelVerdicts):
                 self._stop_ids.add(ids[0])
         self._next_turn_ids = self.tokenize(f"{IM_END}\n{IM_START}user\n")
         end_ids = self.tokenize(IM_END)
-        self._snapshots = PromptSnapshots(self._llm, end_ids[0] if len(end_ids) == 1 else -1)
+        self._snapshots = PromptSnapshots(
+            LlamaHost(self._llm), end_ids[0] if len(end_ids) == 1 else -1
+        )
         open_ids = self.tokenize(TOOL_CALL_OPEN)
         self._tool_open_id = open_ids[0] if len(open_ids) == 1 else -1  # Qwen: one added token
         self._grammars: dict[tuple[str, ...], object] = {}

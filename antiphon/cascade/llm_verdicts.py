@@ -10,6 +10,7 @@ from typing import Any
 
 from antiphon.agent.chatml import IM_END, Message, render_chatml
 from antiphon.agent.tool_judge import NONE_WORDS, judge_messages
+from antiphon.cascade.prompt_snapshots import PromptSnapshots
 from antiphon.cascade.side_context import SideContext
 from antiphon.session.commands import Tool
 
@@ -24,6 +25,7 @@ class ModelVerdicts:
     _end_ids: set[int]
     _none_ids: set[int]
     _judge: SideContext | None
+    _snapshots: PromptSnapshots
     judge_ctx: int
     n_ctx: int
     default_system: str
@@ -43,7 +45,7 @@ class ModelVerdicts:
     def _judge_probs(self, tokens: list[int]) -> Any:
         """The judge prompt's next-token probabilities, in the judge's own context."""
         if self._judge is None:  # a second context on the same weights: its own KV cache
-            self._judge = SideContext(self._llm, self.judge_ctx)
+            self._judge = SideContext(self._llm, self.judge_ctx, end_id=self._snapshots.end_id)
         return self._judge.next_token_probs(tokens)
 
     def end_of_turn_probability(

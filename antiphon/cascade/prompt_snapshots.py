@@ -8,20 +8,36 @@ Here the system block (the tokens up to its ``<|im_end|>``) is saved once, as ll
 state of sequence 0 (~29 KB a token for Qwen2.5-1.5B), and restored in milliseconds when a
 prompt starts with it and the cache does not. The least recently used of ``capacity``
 snapshots is dropped. Every call runs on the llama thread that owns the context.
+
+The tool judge's side context (cascade/side_context.py) keeps its own: its prompt's system
+block lists the session's tools, so sessions with different tools switched it too.
 """
 
 from __future__ import annotations
 
 import ctypes
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Protocol
 
-import numpy as np
+
+class SnapshotHost(Protocol):
+    """A llama.cpp context whose sequence 0 holds one prompt's tokens at a time."""
+
+    @property
+    def context(self) -> Any: ...  # llama_cpp._internals.LlamaContext
+
+    def evaluate_from(self, tokens: list[int], start: int) -> None:
+        """The cache holds ``tokens[:start]``: evaluate the rest after it."""
+
+    def now_holds(self, tokens: list[int]) -> None:
+        """A restore left exactly ``tokens`` in the cache: record it."""
 
 
 class PromptSnapshots:
-    def __init__(self, llm: Any, end_id: int, capacity: int = 6, min_tokens: int = 64) -> None:
-        self.llm = llm  # llama_cpp.Llama
+    def __init__(
+        self, host: SnapshotHost, end_id: int, capacity: int = 6, min_tokens: int = 64
+    ) -> None:
+        self.host = host
         self.end_id = end_id  # <|im_end|>: the system block ends with it
         self.capacity = capacity
         self.min_tokens = min_tokens  # shorter system blocks cost less to evaluate than to keep
@@ -50,16 +66,14 @@ class PromptSnapshots:
             self._saved.move_to_end(key)
             self.restored += 1
             return n
-        llm = self.llm
-        llm.n_tokens = cached
-        llm.eval(tokens[cached:n])  # what the caller would have evaluated anyway
+        self.host.evaluate_from(list(key), cached)  # what the caller would have evaluated anyway
         self._save(key)
         return n
 
     def _save(self, key: tuple[int, ...]) -> None:
         import llama_cpp
 
-        ctx = self.llm._ctx.ctx
+        ctx = self.host.context.ctx
         size = llama_cpp.llama_state_seq_get_size(ctx, 0)
         buf = (ctypes.c_uint8 * size)()
         n = llama_cpp.llama_state_seq_get_data(ctx, buf, size, 0)
@@ -70,10 +84,31 @@ class PromptSnapshots:
     def _restore(self, key: tuple[int, ...], data: bytes) -> None:
         import llama_cpp
 
-        llm = self.llm
-        llm._ctx.kv_cache_seq_rm(0, 0, -1)
+        context = self.host.context
+        context.kv_cache_seq_rm(0, 0, -1)
         buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-        if llama_cpp.llama_state_seq_set_data(llm._ctx.ctx, buf, len(data), 0) == 0:
+        if llama_cpp.llama_state_seq_set_data(context.ctx, buf, len(data), 0) == 0:
             raise RuntimeError("llama.cpp refused a saved system prompt's state")
-        llm.input_ids[: len(key)] = np.asarray(key, dtype=llm.input_ids.dtype)
-        llm.n_tokens = len(key)
+        self.host.now_holds(list(key))
+
+
+class LlamaHost:
+    """ChatLLM's ``llama_cpp.Llama`` as a SnapshotHost."""
+
+    def __init__(self, llm: Any) -> None:
+        self.llm = llm
+
+    @property
+    def context(self) -> Any:
+        return self.llm._ctx
+
+    def evaluate_from(self, tokens: list[int], start: int) -> None:
+        self.llm.n_tokens = start
+        self.llm.eval(tokens[start:])
+
+    def now_holds(self, tokens: list[int]) -> None:
+        import numpy as np
+
+        llm = self.llm
+        llm.input_ids[: len(tokens)] = np.asarray(tokens, dtype=llm.input_ids.dtype)
+        llm.n_tokens = len(tokens)

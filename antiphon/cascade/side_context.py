@@ -5,6 +5,10 @@ would evict the conversation from the KV cache, and a second ``Llama`` would loa
 AVX2, repack) the weights a second time (~1.1 GB more for the 1.5B model). A context is
 cheap: a KV cache of ``n_ctx`` positions. Not thread-safe: call it only from the thread
 that owns the model (ChatLLM's llama thread).
+
+Its prompts' system blocks are kept as KV snapshots (cascade/prompt_snapshots.py) when
+``end_id`` (the block's closing token) is given: the judge's lists the session's tools, so
+sessions with different tools would otherwise re-evaluate it (~300 tokens) at every switch.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from antiphon.cascade.prompt_snapshots import PromptSnapshots
+
 
 class SideContext:
-    def __init__(self, llm: Any, n_ctx: int, n_batch: int = 256) -> None:
+    def __init__(self, llm: Any, n_ctx: int, n_batch: int = 256, end_id: int = -1) -> None:
         import llama_cpp
         from llama_cpp import _internals as internals
 
@@ -29,6 +35,7 @@ class SideContext:
         self.n_ctx, self.n_batch = n_ctx, params.n_batch
         self.n_vocab = llm.n_vocab()
         self._tokens: list[int] = []  # what the KV cache holds, in order
+        self.snapshots = PromptSnapshots(self, end_id)
 
     def next_token_probs(self, tokens: list[int]) -> np.ndarray:
         """Probabilities of the token after ``tokens``; the longest prefix already in the
@@ -40,19 +47,30 @@ class SideContext:
             if a != b:
                 break
             keep += 1
-        keep = min(keep, len(tokens) - 1)
-        self._ctx.kv_cache_seq_rm(-1, keep, -1)
-        self._tokens = self._tokens[:keep]
-        for i in range(keep, len(tokens), self.n_batch):
-            chunk = tokens[i : i + self.n_batch]
-            self._batch.set_batch(batch=chunk, n_past=len(self._tokens), logits_all=False)
-            self._ctx.decode(self._batch)
-            self._tokens += chunk
+        keep = self.snapshots.reuse(tokens, min(keep, len(tokens) - 1))
+        self.evaluate_from(tokens, keep)
         raw = np.ctypeslib.as_array(self._ctx.get_logits(), shape=(self.n_vocab,))
         logits = raw.astype(np.float64)
         logits -= logits.max()
         probs = np.exp(logits)
         return probs / probs.sum()
+
+    # --- SnapshotHost ------------------------------------------------------------------
+    @property
+    def context(self) -> Any:
+        return self._ctx
+
+    def evaluate_from(self, tokens: list[int], start: int) -> None:
+        self._ctx.kv_cache_seq_rm(-1, start, -1)
+        self._tokens = self._tokens[:start]
+        for i in range(start, len(tokens), self.n_batch):
+            chunk = tokens[i : i + self.n_batch]
+            self._batch.set_batch(batch=chunk, n_past=len(self._tokens), logits_all=False)
+            self._ctx.decode(self._batch)
+            self._tokens += chunk
+
+    def now_holds(self, tokens: list[int]) -> None:
+        self._tokens = list(tokens)
 
     def close(self) -> None:
         self._batch.close()

@@ -60,3 +60,31 @@ def test_short_system_blocks_and_prompts_without_one_are_left_alone() -> None:
     _probs(llm, short)
     _probs(llm, bare)
     assert not llm._snapshots._saved
+
+
+def test_the_tool_judge_keeps_each_tool_sets_prompt() -> None:
+    """Sessions with different tools alternate: the judge's context restores each one's
+    prompt (it lists the tools) instead of evaluating it, and judges as a fresh context."""
+    from antiphon.session.commands import Tool
+
+    llm = ChatLLM(smollm2_gguf(), n_threads=1, n_ctx=2048)
+    demo = DemoTools().registry.schemas()
+    own = [
+        Tool("add_to_list", "Add an item to the user's shopping list.", {"type": "object"}),
+        Tool("get_stock", "The current price of a stock.", {"type": "object"}),
+    ]
+    p_demo = llm.tool_probability("Turn on the kitchen lights.", demo)
+    llm.tool_probability("Put milk on my list.", own)
+    assert llm._judge is not None
+    snaps = llm._judge.snapshots
+    assert len(snaps._saved) == 2 and snaps.restored == 0
+    again = llm.tool_probability("Turn on the kitchen lights.", demo)
+    assert snaps.restored == 1
+    assert again == pytest.approx(p_demo, abs=1e-3)
+    fresh = ChatLLM(smollm2_gguf(), n_threads=1, n_ctx=2048)
+    assert fresh.tool_probability("Turn on the kitchen lights.", demo) == pytest.approx(
+        p_demo, abs=1e-3
+    )
+    # the same tools, another message: the cached prefix is used, nothing restored
+    llm.tool_probability("Dim the bedroom lights.", demo)
+    assert snaps.restored == 1
