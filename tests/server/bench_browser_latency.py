@@ -59,6 +59,22 @@ def browser_turn(url: str, wav: Path) -> dict[str, Any]:
     return state
 
 
+def receive_delays(
+    stats: list[dict[str, Any]],
+) -> tuple[float | None, float | None, float | None]:
+    """Over the call: mean ms a received sample spent in Chromium's jitter buffer (NetEq),
+    mean playout delay (media-playout: from the decoded sample to the audio device), and
+    the packets' interarrival jitter (RFC 3550, ms) that NetEq sizes its buffer by."""
+    jb = po = jit = None
+    for r in stats:
+        if r.get("type") == "inbound-rtp" and r.get("jitterBufferEmittedCount"):
+            jb = 1000 * r["jitterBufferDelay"] / r["jitterBufferEmittedCount"]
+            jit = 1000 * r["jitter"] if "jitter" in r else None
+        if r.get("type") == "media-playout" and r.get("totalSamplesCount"):
+            po = 1000 * r["totalPlayoutDelay"] / r["totalSamplesCount"]
+    return jb, po, jit
+
+
 def _p(vals: list[float], q: int) -> float:
     if len(vals) < 2:
         return vals[0] if vals else float("nan")
@@ -116,10 +132,14 @@ def main(n: int) -> None:
                     else stopped - st["micAt"] - speech_end_ms
                 )
                 down = None if audible is None or audio_ev is None else audible - audio_ev
+                jitter_ms, playout_ms, arrival_ms = receive_delays(st.get("rtcStats") or [])
                 row = {
                     "id": item.id,
                     "to_speech_stopped_ms": up,
                     "audio_event_to_audible_ms": down,
+                    "jitter_buffer_ms": jitter_ms,
+                    "playout_ms": playout_ms,
+                    "arrival_jitter_ms": arrival_ms,
                     "voice": voice,
                     "transport": st["transport"],
                     "v2v_ms": v2v,
@@ -135,6 +155,9 @@ def main(n: int) -> None:
                 print(f"{transport:9} {item.id} {voice:18} v2v {v:>8}  event "
                       f"{row['event_ms'] or float('nan'):.0f} ms  speech_stopped {up or float('nan'):.0f} ms"
                       f"  audio event->audible {down or float('nan'):.0f} ms"
+                      f"{'' if jitter_ms is None else f'  jitter buffer {jitter_ms:.0f} ms'}"
+                      f"{'' if playout_ms is None else f'  playout {playout_ms:.0f} ms'}"
+                      f"{'' if arrival_ms is None else f'  arrival jitter {arrival_ms:.1f} ms'}"
                       f"  heard {heard!r} said {said[:60]!r}"
                       f"{'' if row['right'] else '  WRONG'}", flush=True)  # fmt: skip
     print()
@@ -161,6 +184,13 @@ def main(n: int) -> None:
         diffs = [a - b for a, b in pairs]
         print(f"\nwebrtc - websocket, paired by question: median {statistics.median(diffs):.0f} ms "
               f"(min {min(diffs):.0f}, max {max(diffs):.0f}, {len(diffs)} pairs)")  # fmt: skip
+    jb = [r["jitter_buffer_ms"] for r in rows["webrtc"] if r["jitter_buffer_ms"] is not None]
+    po = [r["playout_ms"] for r in rows["webrtc"] if r["playout_ms"] is not None]
+    ja = [r["arrival_jitter_ms"] for r in rows["webrtc"] if r["arrival_jitter_ms"] is not None]
+    if jb or po:
+        print(f"webrtc receive side, mean over each call, p50 of calls: jitter buffer "
+              f"{_p(jb, 5):.0f} ms, playout {_p(po, 5):.0f} ms, "
+              f"arrival jitter {_p(ja, 5):.1f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -22,6 +22,15 @@ let state = null;
 try {
   const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
   const page = await context.newPage();
+  // keep the page's peer connections, so that their receive statistics (the jitter buffer's
+  // delay, the playout delay) can be read at the end; the page itself is unchanged
+  await page.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    if (!Native) return;
+    window.__pcs = [];
+    window.RTCPeerConnection = function (...a) { const pc = new Native(...a); window.__pcs.push(pc); return pc; };
+    window.RTCPeerConnection.prototype = Native.prototype;
+  });
   page.on("console", (m) => { if (m.type() === "error") console.error("[page]", m.text()); });
   const settings = process.env.PAGE_SETTINGS ? JSON.parse(process.env.PAGE_SETTINGS) : null;
   if (settings) {
@@ -47,10 +56,21 @@ try {
     // the answer started playing; let it play out so `played` counts all of it
     if (mode === "talk") await page.waitForTimeout(1500);
   } finally {
-    state = await page.evaluate(() => ({ ...window.antiphon, notice: document.getElementById("notice").textContent,
+    const rtcStats = await page.evaluate(async () => {
+      const out = [];
+      for (const pc of window.__pcs || []) {
+        try {
+          (await pc.getStats()).forEach((r) => {
+            if ((r.type === "inbound-rtp" && r.kind === "audio") || r.type === "media-playout") out.push(r);
+          });
+        } catch (err) { out.push({ type: "error", message: String(err) }); }
+      }
+      return out;
+    });
+    state = await page.evaluate((rtcStats) => ({ ...window.antiphon, rtcStats, notice: document.getElementById("notice").textContent,
       transcript: document.getElementById("transcript").innerText,
       eventLog: [...document.getElementById("events").children].map((li) => li.innerText),
-      transportShown: document.getElementById("transport-used").textContent }));
+      transportShown: document.getElementById("transport-used").textContent }), rtcStats);
     if (shot) await page.screenshot({ path: shot });
   }
 } finally {
