@@ -351,8 +351,12 @@ class ChatLLM(ModelVerdicts):
         words: ~5 fewer tokens between the user's last word and the first reply token. A
         different next prompt (a cut reply, a tool result) diverges and is re-evaluated from
         there by the prefix match, as before. Runs on the llama thread, after the stream's
-        last step and before any later call (that thread serialises all model state)."""
-        self._llm.eval(self._next_turn_ids)
+        last step and before any later call (that thread serialises all model state).
+        The context is then kept as a snapshot: if another session's turn takes it, this
+        conversation's next turn restores it instead of evaluating its history again."""
+        llm = self._llm
+        llm.eval(self._next_turn_ids)
+        self._snapshots.remember(llm._input_ids.tolist())
 
     def _generate(
         self, tokens: list[int], temperature: float, mode: Mode, tools: Sequence[Tool]

@@ -88,3 +88,47 @@ def test_the_tool_judge_keeps_each_tool_sets_prompt() -> None:
     # the same tools, another message: the cached prefix is used, nothing restored
     llm.tool_probability("Dim the bedroom lights.", demo)
     assert snaps.restored == 1
+
+
+def _reply(llm: ChatLLM, messages: list[Message]) -> str:
+    text = "".join(llm.stream(messages, max_tokens=80, temperature=0.0))
+    llm._thread.submit(lambda: None).result()  # the next turn's opening is evaluated and kept
+    return text
+
+
+def test_a_conversation_resumes_from_its_snapshot_after_another_sessions_turn() -> None:
+    llm = ChatLLM(smollm2_gguf(), n_threads=1, n_ctx=2048)
+    plain = default_instructions("en")
+    a = [Message("system", plain), Message("user", "What is the capital of France?")]
+    a.append(Message("assistant", _reply(llm, a)))
+    other = [Message("system", with_tool_guidance(plain, "en")), Message("user", "Hello!")]
+    _reply(llm, other)  # another session's turn takes the context
+    snaps = llm._snapshots
+    restored = snaps.restored
+    a.append(Message("user", "And what is the capital of Italy?"))
+    tokens = llm._fit(a, [], 80)
+    probs = _probs(llm, tokens)  # A's second turn: its history comes back from the snapshot
+    assert snaps.restored == restored + 1
+    kept = max(len(k) for k in snaps._saved if tokens[: len(k)] == list(k))
+    assert kept > snaps.system_block(tokens) + 10  # more than the system block: the history
+    # what a context that was never taken computes: the same first turn, then the second
+    alone = ChatLLM(smollm2_gguf(), n_threads=1, n_ctx=2048)
+    assert _reply(alone, a[:2]) == a[2].content
+    expected = _probs(alone, tokens)
+    assert alone._snapshots.restored == 0
+    assert int(probs.argmax()) == int(expected.argmax())
+    assert float(np.abs(probs - expected).max()) < 1e-4
+
+
+def test_snapshots_stay_within_their_byte_budget() -> None:
+    llm = ChatLLM(smollm2_gguf(), n_threads=1, n_ctx=2048)
+    snaps = llm._snapshots
+    plain = default_instructions("en")
+    _probs(llm, _prompt(llm, plain, [], "Hi"))
+    one = snaps.saved_bytes
+    assert one > 0
+    snaps.budget_bytes = int(one * 2.5)
+    for k in range(4):  # four other system prompts: the oldest snapshots go
+        _probs(llm, _prompt(llm, f"{plain} (Session {k}.)", [], "Hi"))
+        assert snaps.saved_bytes <= snaps.budget_bytes
+    assert len(snaps._saved) == 2
