@@ -5,7 +5,8 @@ that speak in real time (antiphon/bench/load_clients.py).
 
 1. Simultaneous talkers: N sessions each ask one spoken question at the same moment.
 2. Staggered arrivals: N sessions connected; their questions start at Poisson arrivals
-   (mean gap ``--gap`` s).
+   (mean gap ``--gap`` s). ``conversations`` (``--scenarios``, not run by default): the
+   same arrivals, each session asking 3 questions in turn (1 s after each answer ends).
    For both, N = 1, 2, 4, 8, 16: voice-to-voice p50/p90 (first answer audio after the end
    of the user's speech), completion, late audio (gaps a 100 ms jitter buffer hears),
    refusals.
@@ -20,7 +21,8 @@ that speak in real time (antiphon/bench/load_clients.py).
 llm_engine.py; 1 = one llama.cpp stream at a time), one stack after the other in the same
 run, so the two paths are measured side by side under the same machine load (``8s``: 8
 slots with ``llm_share_cpu``, the engine giving up a thread while TTS/ASR run; ``8p``:
-with ``llm_protect_playing``, replies whose audio plays decode first).
+with ``llm_protect_playing``, replies whose audio plays decode first; ``1n``: one stream
+without conversation snapshots, system prompts only).
 """
 
 from __future__ import annotations
@@ -42,10 +44,11 @@ from antiphon.apps.demo import USER_VOICE
 from antiphon.apps.factory import load_stack
 from antiphon.audio.io import resample
 from antiphon.bench.latency import QUESTIONS, pct
-from antiphon.bench.load_clients import RATE, Turn, abort_mid_reply, flood, talk
+from antiphon.bench.load_clients import RATE, Turn, abort_mid_reply, converse, flood, talk
 from antiphon.cascade.llm_batch import BatchedChatLLM
 
 LEVELS = (1, 2, 4, 8, 16)
+TURNS = 3  # questions per session in the conversations scenario
 STAGES = ("eot_ms", "asr_final_ms", "llm_first_token_ms", "tts_first_audio_ms")
 
 
@@ -55,6 +58,7 @@ def summary(turns: list[Turn], label: str, n: int, slots: int | str = 1) -> dict
         "scenario": label,
         "llm_slots": slots,
         "sessions": n,
+        "turns": len(turns),
         "answered": sum(t.answered for t in turns),
         "refused": sum(t.refused is not None for t in turns),
         "v2v_p50_s": pct(v2v, 50),
@@ -78,17 +82,35 @@ async def simultaneous(url: str, qs: list[np.ndarray], n: int, timeout_s: float)
     )
 
 
-async def staggered(
-    url: str, qs: list[np.ndarray], n: int, gap_s: float, timeout_s: float, seed: int = 0
-) -> list[Turn]:
+def arrivals(n: int, gap_s: float, seed: int = 0) -> list[float]:
+    """Poisson arrivals (mean gap ``gap_s``) from a second from now, as time.monotonic()."""
     rng = random.Random(seed)
     t, starts = time.monotonic() + 1.0, []
     for _ in range(n):
         starts.append(t)
         t += rng.expovariate(1.0 / gap_s)
+    return starts
+
+
+async def staggered(
+    url: str, qs: list[np.ndarray], n: int, gap_s: float, timeout_s: float, seed: int = 0
+) -> list[Turn]:
+    starts = arrivals(n, gap_s, seed)
     return list(
         await asyncio.gather(*(talk(url, qs[i % len(qs)], starts[i], timeout_s) for i in range(n)))
     )
+
+
+async def conversations(
+    url: str, qs: list[np.ndarray], n: int, gap_s: float, timeout_s: float, seed: int = 0
+) -> list[Turn]:
+    """N sessions arriving as in ``staggered``, each asking 3 questions in turn."""
+    starts = arrivals(n, gap_s, seed)
+    talks = (
+        converse(url, [qs[(i + j) % len(qs)] for j in range(TURNS)], starts[i], timeout_s)
+        for i in range(n)
+    )
+    return [turn for session in await asyncio.gather(*talks) for turn in session]
 
 
 async def flooded(url: str, q: np.ndarray, timeout_s: float) -> dict[str, Any]:
@@ -153,7 +175,7 @@ def _print_levels(rows: list[dict[str, Any]]) -> None:
         late = f"{r['late_s']:.2f}/{r['audio_s']:.0f}s"
         st = "/".join(str(r.get("stages_p50_ms", {}).get(k, "-")) for k in STAGES)
         print(
-            f"{r['scenario']:<13}{r.get('llm_slots', 1):>6}{r['sessions']:>3}{r['answered']:>6}/{r['sessions']:<3}{r['refused']:>8}"
+            f"{r['scenario']:<13}{r.get('llm_slots', 1):>6}{r['sessions']:>3}{r['answered']:>6}/{r.get('turns', r['sessions']):<3}{r['refused']:>8}"
             f"{r['v2v_p50_s']:8.2f}s{r['v2v_p90_s']:8.2f}s{late:>13}  {st:<22}{','.join(r['errors']) or '-'}"
         )
 
@@ -178,9 +200,10 @@ def main(args: argparse.Namespace) -> int:
         last = k == max(0, len(compare) - 1)
         overrides: dict[str, Any] = {"max_tokens": 48}
         if label:
-            overrides["llm_slots"] = int(label.rstrip("sp"))
+            overrides["llm_slots"] = int(label.rstrip("spn"))
             overrides["llm_share_cpu"] = "s" in label
             overrides["llm_protect_playing"] = "p" in label
+            overrides["llm_conversation_snapshots"] = "n" not in label
         stack = load_stack(args, **overrides)
         slots = label or str(stack.config.llm_slots)
         qs = [
@@ -201,6 +224,8 @@ def main(args: argparse.Namespace) -> int:
                     )
                     if scenario == "simultaneous":
                         turns = asyncio.run(simultaneous(url, qs, n, timeout_s))
+                    elif scenario == "conversations":
+                        turns = asyncio.run(conversations(url, qs, n, gap_s, timeout_s))
                     else:
                         turns = asyncio.run(staggered(url, qs, n, gap_s, timeout_s))
                     rows.append(summary(turns, scenario, n, slots))
@@ -216,7 +241,9 @@ def main(args: argparse.Namespace) -> int:
             metrics = ctx.metrics.render().decode()
         if isinstance(stack.llm, BatchedChatLLM):
             stack.llm.close()  # its engine thread; the next stack loads its own
-    print(f"\nbench load: cascade LLM {stack.config.llm}, one question per session, real time")
+    print(
+        f"\nbench load: cascade LLM {stack.config.llm}, real time (conversations: 3 questions a session, else one)"
+    )
     _print_levels(rows)
     for e in extra:
         print(json.dumps(e))

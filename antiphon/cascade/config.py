@@ -36,6 +36,10 @@ class CascadeConfig:
     # replies decode (no gap for its listener; a reply not yet speaking starts later), and
     # their next phrases go to TTS before other sessions' first phrases
     llm_protect_playing: bool = False
+    # one llama.cpp context (llm_slots 1): after each finished reply the conversation's KV
+    # state is kept (cascade/prompt_snapshots.py, 512 MB for all), so a session's next turn
+    # after another session's evaluates only its new words; False keeps system prompts only
+    llm_conversation_snapshots: bool = True
     language: Literal["en", "zh"] = "en"
     # English recognizer: live partials / final decode models (cascade/asr.py RECOGNIZERS),
     # chosen by `bench quality --asr-study` (docs/bench-quality.md)

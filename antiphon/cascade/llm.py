@@ -345,6 +345,11 @@ class ChatLLM(ModelVerdicts):
             # queued behind this stream on the llama thread, while the reply is still playing
             self._thread.submit(self._prefill_next_turn)
 
+    def keep_conversations(self, on: bool) -> None:
+        """Keep each conversation's KV state after its replies (on by default), or system
+        prompts only."""
+        self._snapshots.conversations = on
+
     def _prefill_next_turn(self) -> None:
         """Evaluate how every next user turn begins (the end of the reply the model just
         closed, then ``<|im_start|>user``), so the turn that follows evaluates only its own

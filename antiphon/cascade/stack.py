@@ -128,7 +128,9 @@ class CascadeStack:
                 slots=cfg.llm_slots,
                 kv_tokens=cfg.llm_kv_tokens,
             )
-        return ChatLLM(path, n_threads=cfg.llm_threads, n_ctx=cfg.n_ctx)
+        llm = ChatLLM(path, n_threads=cfg.llm_threads, n_ctx=cfg.n_ctx)
+        llm.keep_conversations(cfg.llm_conversation_snapshots)
+        return llm
 
     def _llm_guard(self) -> contextlib.AbstractContextManager[object]:
         """One stream at a time on a single llama.cpp context; the batched engine takes

@@ -13,7 +13,8 @@ import pytest
 
 from antiphon.apps.demo import USER_VOICE
 from antiphon.audio.io import resample
-from antiphon.bench.load_clients import RATE, abort_mid_reply, flood, talk
+from antiphon.bench.load_clients import RATE, abort_mid_reply, converse, flood, talk
+from antiphon.cascade.llm import ChatLLM
 from antiphon.cascade.workers import workers_of
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
@@ -42,6 +43,25 @@ async def test_eight_simultaneous_talkers_are_all_answered(cascade_server, quest
     assert [t.refused for t in turns] == [None] * 8
     assert [t.answered for t in turns] == [True] * 8, [(t.errors, t.answer) for t in turns]
     assert all(t.answer.strip() for t in turns)
+
+
+async def test_two_conversations_taking_turns_each_resume_their_own_history(
+    cascade_server, stack, questions
+) -> None:  # type: ignore[no-untyped-def]
+    """Two sessions of two turns each on one LLM context: both are answered every turn, and
+    a session's second turn restores its conversation's KV snapshot (the other session's
+    turn had taken the context) instead of evaluating its history."""
+    url = cascade_server.ws_url + "/v1/realtime"
+    llm = stack.llm
+    restored = llm._snapshots.restored if isinstance(llm, ChatLLM) else 0
+    start = time.monotonic() + 0.5
+    a, b = await asyncio.gather(
+        converse(url, questions[0:2], start, timeout_s=120.0),
+        converse(url, questions[2:4], start + 1.5, timeout_s=120.0),
+    )
+    assert [t.answered for t in a + b] == [True] * 4, [(t.errors, t.answer) for t in a + b]
+    if type(llm) is ChatLLM:  # the default single context (the batched engine keeps slots)
+        assert llm._snapshots.restored > restored
 
 
 async def test_a_flooding_client_is_refused_and_does_not_stall_another(
