@@ -20,6 +20,7 @@ for mode in ("conversations", "system blocks only"):
     snaps = llm._snapshots
     snaps.conversations = mode == "conversations"
     snaps._saved.clear()
+    snaps.restored = 0
     llm.warmup(system)  # the system block is cached and saved, as `serve` does
     history = {k: [Message("system", system)] for k in QUESTIONS}
     rows = []
