@@ -66,6 +66,7 @@ def summary(turns: list[Turn], label: str, n: int, slots: int | str = 1) -> dict
         "audio_s": sum(t.audio_s for t in turns),
         "late_s": sum(t.late_s for t in turns),
         "errors": sorted({e for t in turns for e in t.errors}),
+        "answers": [t.answer.strip() for t in turns],  # to read beside the latency (not scored)
         # where the first audio's time went (server side, median over the answered turns)
         "stages_p50_ms": {
             k: round(pct([t.stages[k] for t in turns if k in t.stages], 50))
