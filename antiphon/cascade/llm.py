@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from antiphon.agent.chatml import DEFAULT_SYSTEM, IM_END, IM_START, Message, Role, render_chatml
-from antiphon.agent.tool_grammar import tool_call_grammar
-from antiphon.agent.toolcall import TOOL_CALL_CLOSE, TOOL_CALL_OPEN, tool_json
+from antiphon.agent.toolcall import TOOL_CALL_CLOSE, TOOL_CALL_OPEN
+from antiphon.cascade.llm_grammars import ModeGrammars
 from antiphon.cascade.llm_modes import (
     CancelCheck,
     Mode,
@@ -116,7 +116,7 @@ class ChatLLM(ModelVerdicts):
         )
         open_ids = self.tokenize(TOOL_CALL_OPEN)
         self._tool_open_id = open_ids[0] if len(open_ids) == 1 else -1  # Qwen: one added token
-        self._grammars: dict[tuple[str, ...], object] = {}
+        self._grammars = ModeGrammars()
         self._lock = threading.Lock()
         self._judge: SideContext | None = None  # the tool judge's context, made on first use
         self.judge_ctx = 2048
@@ -384,24 +384,7 @@ class ChatLLM(ModelVerdicts):
         )
 
     def _grammar(self, mode: Mode, tools: Sequence[Tool]) -> object | None:
-        """CALL: the whole call, ``{"name": <declared tool>, "arguments": <its schema>}``
-        (agent/tool_grammar.py); FIRST_TEXT: a first token that cannot open a call (no
-        ``{``, ``<``, ``[``, no leading space); other modes: unconstrained."""
-        from llama_cpp.llama_grammar import LlamaGrammar
-
-        if mode is Mode.CALL:
-            key: tuple[str, ...] = tuple(tool_json(t) for t in tools)
-            if key not in self._grammars:
-                text = tool_call_grammar(tools)
-                self._grammars[key] = LlamaGrammar.from_string(text, verbose=False)
-            return self._grammars[key]
-        if mode is Mode.FIRST_TEXT:
-            if ("first_text",) not in self._grammars:
-                self._grammars[("first_text",)] = LlamaGrammar.from_string(
-                    "root ::= [^{<[ \\t\\n] [^{<]*\n", verbose=False
-                )
-            return self._grammars[("first_text",)]
-        return None
+        return self._grammars.for_mode(mode, tools)  # the batched engine's rows use it too
 
     def complete(
         self, messages: Sequence[Message], tools: Sequence[Tool] = (), **kwargs: Any
