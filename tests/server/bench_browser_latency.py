@@ -59,6 +59,18 @@ def browser_turn(url: str, wav: Path) -> dict[str, Any]:
     return state
 
 
+def question_wav(path: Path, text: str, voice: str, tail_s: float) -> float:
+    """The page's fake microphone: LEAD_S of silence, ``text`` spoken by ``voice`` (bench
+    quality's user voices), ``tail_s`` of silence. Returns the end of speech, ms."""
+    from antiphon.audio.io import resample, write_wav
+    from antiphon.bench.quality import voices
+
+    speech = resample(voices.spoken(text, voice), 16000, RATE).astype(np.float32)
+    lead, tail = np.zeros(int(LEAD_S * RATE), np.float32), np.zeros(int(tail_s * RATE), np.float32)
+    write_wav(path, np.concatenate([lead, speech, tail]), RATE)
+    return 1000 * (LEAD_S + len(speech) / RATE)
+
+
 def receive_delays(
     stats: list[dict[str, Any]],
 ) -> tuple[float | None, float | None, float | None]:
@@ -84,7 +96,6 @@ def _p(vals: list[float], q: int) -> float:
 def main(n: int) -> None:
     from serve_process import ServeProcess
 
-    from antiphon.audio.io import resample, write_wav
     from antiphon.bench.quality import data, voices
     from antiphon.bench.quality.score import answer_found, word_errors
 
@@ -94,15 +105,8 @@ def main(n: int) -> None:
     with ServeProcess() as server, tempfile.TemporaryDirectory() as tmp:
         warm = True  # the first call of each transport (page, codecs, a server's first turn)
         for k, (item, voice) in enumerate(zip(items, assigned, strict=True)):
-            speech = resample(voices.spoken(item.text, voice), 16000, RATE).astype(np.float32)
             wav = Path(tmp) / f"{item.id}.wav"
-            audio = [
-                np.zeros(int(LEAD_S * RATE), np.float32),
-                speech,
-                np.zeros(12 * RATE, np.float32),
-            ]
-            write_wav(wav, np.concatenate(audio), RATE)
-            speech_end_ms = 1000 * (LEAD_S + len(speech) / RATE)
+            speech_end_ms = question_wav(wav, item.text, voice, tail_s=12.0)
             order = TRANSPORTS if k % 2 == 0 else TRANSPORTS[::-1]
             if warm:
                 for transport in TRANSPORTS:

@@ -8,14 +8,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, "tests/server")
-from bench_browser_latency import RATE, browser_turn
+from bench_browser_latency import browser_turn, question_wav
 from serve_process import ServeProcess
-
-from antiphon.audio.io import resample, write_wav
-from antiphon.bench.quality import voices
 
 
 def sessions(url):
@@ -24,13 +19,8 @@ def sessions(url):
 
 
 with ServeProcess() as srv, tempfile.TemporaryDirectory() as tmp:
-    sp = resample(voices.spoken("What is the capital of France?", "flite:slt"), 16000, RATE).astype(
-        np.float32
-    )
     wav = Path(tmp) / "q.wav"
-    write_wav(
-        wav, np.concatenate([np.zeros(RATE, np.float32), sp, np.zeros(6 * RATE, np.float32)]), RATE
-    )
+    question_wav(wav, "What is the capital of France?", "flite:slt", tail_s=6.0)
     for transport in ("websocket", "webrtc"):
         st = browser_turn(f"{srv.url}/?transport={transport}", wav)
         t0 = time.time()
