@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from antiphon.codec.mel_codec_config import MelCodecConfig
+from antiphon.codec.mel_frontend import MelFrontEncoder
 from antiphon.codec.model import MimiModel
 from antiphon.codec.quantizer import QuantizedResult
 from antiphon.codec.seanet import SeanetDecoder, run_sequential_cl
@@ -130,6 +131,10 @@ class MelCodec(MimiModel):
         cfg = config or MelCodecConfig()
         super().__init__(cfg.mimi)
         self.mel_config = cfg
+        if cfg.encoder == "mel":
+            self.encoder = MelFrontEncoder(  # type: ignore[assignment]
+                cfg.mimi.seanet.dimension, cfg.front_hidden, cfg.mimi.sample_rate
+            )
         self.decoder = MelDecoder(cfg)  # type: ignore[assignment]
 
     @property

@@ -10,13 +10,14 @@ fixed polyphase filter turns 1792 samples into the 1920 of a 24 kHz frame (15/14
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from antiphon.codec.config import MimiConfig, QuantizerConfig, SeanetConfig, TransformerConfig
 from antiphon.codec.mel import MelSettings
 
 MEL_CODEC_KEY = "antiphon.codec.mel_codec.config"
+ENCODER_KINDS = ("seanet", "mel")
 
 
 def student_vocoder_config(n_filters: int = 32, residual_layers: int = 2) -> SeanetConfig:
@@ -37,8 +38,19 @@ class MelCodecConfig:
     vocoder: SeanetConfig = field(default_factory=student_vocoder_config)
     vocoder_rate: int = 22_400  # the student's output rate (7 mel hops per code frame)
     mel: MelSettings = field(default_factory=MelSettings)
+    # "seanet": Mimi's waveform encoder; "mel": a fixed causal log-mel and a small conv stack
+    # (codec/mel_frontend.py), which learns the same job in a fraction of the CPU steps
+    encoder: str = "seanet"
+    front_hidden: int = 256  # the mel front end's conv width
 
     def __post_init__(self) -> None:
+        if self.encoder not in ENCODER_KINDS:
+            raise ValueError(f"mel codec encoder {self.encoder!r} is not one of {ENCODER_KINDS}")
+        if self.encoder == "mel" and self.mimi.seanet.hop_length != 960:
+            raise ValueError(
+                f"the log-mel front end makes 25 Hz latents (hop 960), not hop"
+                f" {self.mimi.seanet.hop_length}"
+            )
         if self.vocoder.hop_length != self.mel.hop_length:
             raise ValueError(
                 f"student vocoder hop {self.vocoder.hop_length} != mel hop {self.mel.hop_length}"
@@ -64,9 +76,7 @@ class MelCodecConfig:
         return int(self.vocoder_rate / self.mel.hop_length / self.mimi.frame_rate)
 
     def with_codebooks(self, n: int) -> MelCodecConfig:
-        return MelCodecConfig(
-            self.mimi.with_codebooks(n), self.head_hidden, self.vocoder, self.vocoder_rate, self.mel
-        )
+        return replace(self, mimi=self.mimi.with_codebooks(n))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -74,7 +84,7 @@ class MelCodecConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MelCodecConfig:
         data = dict(data)
-        known = {"mimi", "head_hidden", "vocoder", "vocoder_rate", "mel"}
+        known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown mel codec config keys {unknown}; known: {sorted(known)}")
@@ -92,8 +102,10 @@ class MelCodecConfig:
         return cls.from_dict(json.loads(text))
 
 
-def tiny_mel_codec_config(num_codebooks: int = 8, bins: int = 256) -> MelCodecConfig:
-    """The CPU recipe's size: the tiny codec's SEANet-16 encoder, a 64-d latent."""
+def tiny_mel_codec_config(
+    num_codebooks: int = 8, bins: int = 256, encoder: str = "seanet"
+) -> MelCodecConfig:
+    """The CPU recipe's size: a 64-d latent; the encoder a SEANet-16 or the log-mel front."""
     mimi = MimiConfig(
         num_codebooks=num_codebooks,
         seanet=SeanetConfig(dimension=64, n_filters=16, ratios=(8, 6, 5, 4)),
@@ -102,4 +114,4 @@ def tiny_mel_codec_config(num_codebooks: int = 8, bins: int = 256) -> MelCodecCo
         ),
         quantizer=QuantizerConfig(dimension=32, n_q=num_codebooks, bins=bins),
     )
-    return MelCodecConfig(mimi=mimi, head_hidden=256)
+    return MelCodecConfig(mimi=mimi, head_hidden=256, encoder=encoder)

@@ -3,6 +3,7 @@ say which codec family they hold, and a 22,400 -> 24,000 Hz resampler that keeps
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,12 @@ from antiphon.codec.model import MimiModel
 from antiphon.codec.streaming import StreamingDecoder  # noqa: F401  (the interface it keeps)
 from antiphon.e2e.random_checkpoint import tiny_mimi_config
 
+ENCODERS = pytest.mark.parametrize("encoder", ["seanet", "mel"])
 
-def _codec(seed: int = 0) -> MelCodec:
+
+def _codec(seed: int = 0, encoder: str = "seanet") -> MelCodec:
     torch.manual_seed(seed)
-    model = MelCodec(tiny_mel_codec_config()).eval()
+    model = MelCodec(tiny_mel_codec_config(encoder=encoder)).eval()
     with torch.no_grad():  # codebooks spread like latents so codes vary between frames
         for cb in model.quantizer.codebooks():
             cb.embedding_sum.normal_(0, 0.05)
@@ -28,9 +31,10 @@ def _codec(seed: int = 0) -> MelCodec:
     return model
 
 
+@ENCODERS
 @torch.no_grad()
-def test_streaming_equals_batch_encode_and_decode() -> None:
-    model = _codec()
+def test_streaming_equals_batch_encode_and_decode(encoder: str) -> None:
+    model = _codec(encoder=encoder)
     torch.manual_seed(1)
     audio = torch.randn(2, 1, 1920 * 6) * 0.1
     codes = model.encode(audio)
@@ -41,6 +45,7 @@ def test_streaming_equals_batch_encode_and_decode() -> None:
         dim=-1,
     )
     assert torch.equal(codes, streamed)
+    assert len({tuple(f) for f in codes[0].T.tolist()}) > 1  # the codes follow the audio
     batch = model.decode(codes)
     assert batch.shape == (2, 1, 1920 * 6)
     frames = [model.decode_step(codes[..., i : i + 1], state.decoder) for i in range(6)]
@@ -79,11 +84,15 @@ def test_resampler_keeps_a_tone_at_unit_gain() -> None:
     assert (torch.cat(chunks, -1) - rs(x)).abs().max() < 1e-5
 
 
-def test_checkpoints_name_their_family(tmp_path: Path) -> None:
-    mel_file = save_mel_codec(_codec(), tmp_path / "mel.safetensors")
+@ENCODERS
+def test_checkpoints_name_their_family(tmp_path: Path, encoder: str) -> None:
+    model = _codec(encoder=encoder)
+    mel_file = save_mel_codec(model, tmp_path / "mel.safetensors")
     loaded = load_mimi(mel_file)  # the loader every consumer uses picks the right family
     assert isinstance(loaded, MelCodec)
-    assert loaded.mel_config == tiny_mel_codec_config()
+    assert loaded.mel_config == tiny_mel_codec_config(encoder=encoder)
+    audio = torch.randn(1, 1, 1920 * 3) * 0.1
+    assert torch.equal(loaded.encode(audio), model.encode(audio))
     old = save_mimi(MimiModel(tiny_mimi_config()), tmp_path / "old.safetensors")
     with pytest.raises(CodecFamilyError, match="Mimi-family codec .SEANet waveform decoder"):
         load_mel_codec(old)
@@ -98,3 +107,8 @@ def test_config_round_trip_and_rate_checks() -> None:
     assert cfg.mel_frames_per_frame == 7
     with pytest.raises(ValueError, match="whole number of mel"):
         MelCodecConfig(mimi=cfg.mimi, vocoder_rate=22_050)
+    with pytest.raises(ValueError, match="encoder 'wavlm' is not one of"):
+        MelCodecConfig(mimi=cfg.mimi, encoder="wavlm")
+    old = json.loads(cfg.to_json())
+    del old["encoder"], old["front_hidden"]  # a checkpoint from before the log-mel front end
+    assert MelCodecConfig.from_dict(old).encoder == "seanet"
