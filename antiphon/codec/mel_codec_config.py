@@ -103,14 +103,23 @@ class MelCodecConfig:
 
 
 def tiny_mel_codec_config(
-    num_codebooks: int = 8, bins: int = 256, encoder: str = "seanet"
+    num_codebooks: int = 8,
+    bins: int = 256,
+    encoder: str = "seanet",
+    d_model: int = 64,
+    num_layers: int = 2,
 ) -> MelCodecConfig:
-    """The CPU recipe's size: a 64-d latent; the encoder a SEANet-16 or the log-mel front."""
+    """The CPU recipe's size: a 64-d latent; the encoder a SEANet-16 or the log-mel front;
+    bottleneck transformers of ``num_layers`` x ``d_model``."""
     mimi = MimiConfig(
         num_codebooks=num_codebooks,
         seanet=SeanetConfig(dimension=64, n_filters=16, ratios=(8, 6, 5, 4)),
         transformer=TransformerConfig(
-            d_model=64, num_heads=4, num_layers=2, dim_feedforward=128, context=250
+            d_model=d_model,
+            num_heads=4 if d_model <= 64 else 8,
+            num_layers=num_layers,
+            dim_feedforward=2 * d_model,
+            context=250,
         ),
         quantizer=QuantizerConfig(dimension=32, n_q=num_codebooks, bins=bins),
     )

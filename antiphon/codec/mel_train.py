@@ -6,6 +6,10 @@
 * Codec: audio -> codes -> predicted log-mel, L1 against the vocoder's mel of the input,
   plus the RVQ commitment and the semantic codebook's Whisper distillation. The student is
   frozen (its output is trained on the teacher's).
+* Fine-tune: the student again, now from the mels the trained codec decodes from its own
+  codes (aligned frame for frame with the true mel) to the teacher's rendering of the true
+  mel, so that it renders what the codec actually gives it (as vocoders are fine-tuned on a
+  TTS model's predicted mels).
 
 Both loops stop at ``steps`` or at a wall-clock deadline, whichever comes first.
 """
@@ -17,7 +21,7 @@ import math
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -81,6 +85,8 @@ def train_student(
 ) -> list[dict[str, float]]:
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
+    for p in student.parameters():  # frozen while a codec trained around it
+        p.requires_grad_(True)
     mel_loss = MultiScaleMelLoss(22_400, scales=(7, 8, 9, 10))
     stft_loss = MultiScaleSTFTLoss(n_ffts=(512, 1024))
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, betas=(0.8, 0.99))
@@ -110,6 +116,17 @@ def train_student(
             break
     student.eval()
     return logger.rows
+
+
+@torch.no_grad()
+def with_codec_mels(model: MelCodec, clips: Sequence[MelClip]) -> list[MelClip]:
+    """``clips`` whose ``mel`` is what ``model`` decodes from its codes of the clip's audio."""
+    model.eval()
+    out = []
+    for c in clips:
+        mel = model.decode_mel(model.encode(c.audio.view(1, 1, -1)))[0]
+        out.append(replace(c, mel=_fit(mel, c.mel.shape[-1])))
+    return out
 
 
 def train_mel_codec(

@@ -65,6 +65,7 @@ class Scale:
     budget_s: dict[str, float]  # wall-clock limit per stage
     codec_utterances: int  # held-out utterances for STOI / WER
     bench_per_category: int  # duplex bench scenarios per category (pause, turn_taking)
+    exchanges: int  # held-out user turns the model answers in the report
     max_mb: float = 50.0  # the exported folder's size limit (the repo ships the CPU one)
     # "mel": the mel codec rendered by the pretrained vocoder's student (antiphon.codec.
     # mel_recipe); "seanet": the waveform-decoder codec trained from scratch (codec_config)
@@ -75,19 +76,19 @@ SCALES = {
     "full": Scale(
         "full", 150, 0.1, "recipe-tiny-codec.toml", "recipe-tiny-lm.toml",
         {"data": 420, "codec": 1740, "encode": 60, "lm": 900, "export": 30, "eval": 420},
-        32, 10,
+        32, 10, 10,
     ),
     # one GPU: 10x the data, the -gpu configs; its model is larger than the shipped one
     "gpu": Scale(
         "gpu", 1500, 0.05, "recipe-tiny-codec-gpu.toml", "recipe-tiny-lm-gpu.toml",
         {"data": 4 * 3600, "codec": 4 * 3600, "encode": 1800, "lm": 4 * 3600, "export": 120,
          "eval": 1800},
-        64, 40, 500.0, "seanet",
+        64, 40, 10, 500.0, "seanet",
     ),
     "micro": Scale(
         "micro", 4, 0.25, "recipe-micro-codec.toml", "recipe-micro-lm.toml",
         {"data": 120, "codec": 60, "encode": 30, "lm": 60, "export": 10, "eval": 120},
-        2, 1,
+        2, 1, 2,
     ),
 }  # fmt: skip
 
@@ -257,6 +258,9 @@ class Recipe:
                 if csv.is_file():
                     shutil.copyfile(csv, logs / f"{kind}-{part}.csv")
             shutil.copyfile(self.out / kind / "config.toml", logs / f"{kind}-config.toml")
+        for extra in ("student-train.csv", "finetune-train.csv"):  # the mel codec's vocoder
+            if (self.out / "codec" / extra).is_file():
+                shutil.copyfile(self.out / "codec" / extra, logs / f"codec-{extra}")
         (logs / "data-summary.json").write_text((self.data_dir / "summary.json").read_text())
         mb = folder_mb(self.model_dir)
         if mb > self.scale.max_mb:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 BAR = {
     "codec_stoi": (">=", 0.80),
     "codec_wer": ("<=", 0.30),
+    "monologue_wer": ("<=", 0.30),  # Whisper on the agent's audio vs its inner monologue
     "pause_takeover": ("<=", 0.20),
     "turn_taking_takeover": (">=", 0.80),
     "text_ce_gain_nats": (">", 0.0),
@@ -38,6 +39,7 @@ def evaluate(recipe: Recipe, deadline: float) -> dict[str, Any]:
     from antiphon.data.manifest import load_manifest
     from antiphon.e2e.stack import E2EStack
     from antiphon.e2e.tiny import TINY_SAMPLING
+    from antiphon.train.recipe_exchanges import exchange_scores
 
     folder = recipe.model_dir
     out = recipe.out / "eval"
@@ -48,6 +50,7 @@ def evaluate(recipe: Recipe, deadline: float) -> dict[str, Any]:
     codec = codec_scores(stack, recipe.data_dir, records, recipe.scale.codec_utterances)
     t1 = time.monotonic()
     text = text_scores(stack, recipe.data_dir, folder, records)
+    exchanges = exchange_scores(stack, recipe.data_dir, records, recipe.scale.exchanges)
     t2 = time.monotonic()
     remaining = deadline - time.monotonic()
     duplex = duplex_scores(stack, out / "bench", recipe.scale.bench_per_category, remaining)
@@ -58,6 +61,7 @@ def evaluate(recipe: Recipe, deadline: float) -> dict[str, Any]:
         "pause_takeover": duplex.get("pause_takeover"),
         "turn_taking_takeover": duplex.get("turn_taking_takeover"),
         "text_ce_gain_nats": text["gain_nats"],
+        "monologue_wer": exchanges["monologue_wer"],
     }
     checks = {k: _meets(figures[k], *BAR[k]) for k in BAR}
     report: dict[str, Any] = {
@@ -69,12 +73,13 @@ def evaluate(recipe: Recipe, deadline: float) -> dict[str, Any]:
         "bar_met": all(checks.values()),
         "codec": codec,
         "text": text,
+        "exchanges": exchanges,
         "duplex": duplex,
         "sampling": TINY_SAMPLING.__dict__,
         "stages_s": {k: v.get("seconds") for k, v in recipe.state["stages"].items()},
         "eval_s": {
             "codec": round(t1 - t0, 1),
-            "text": round(t2 - t1, 1),
+            "text and exchanges": round(t2 - t1, 1),
             "duplex": round(t3 - t2, 1),
         },
         "model_mb": round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6, 2),
@@ -243,7 +248,10 @@ def duplex_scores(stack: Any, out: Path, per_category: int, budget_s: float) -> 
 
 
 def markdown(r: dict[str, Any]) -> str:
+    from antiphon.train.recipe_exchanges import exchanges_markdown
+
     f, met, c, t, d = r["figures"], r["met"], r["codec"], r["text"], r["duplex"]
+    ex = r["exchanges"]
 
     def row(key: str, label: str) -> str:
         v = f[key]
@@ -264,6 +272,18 @@ def markdown(r: dict[str, Any]) -> str:
             "turn_taking_takeover", f"bench duplex turn-taking takeover ({d['per_category']} takes)"
         ),
         row("text_ce_gain_nats", "text CE gain over unigram (nats/token)"),
+        row(
+            "monologue_wer",
+            f"agent's audio vs its inner monologue, WER ({ex['exchanges']} exchanges)",
+        ),
+        "",
+        f"Fitting replies (the local chat model's verdict on the inner monologue):"
+        f" {ex['fitting']}; on what Whisper heard: {ex['fitting_heard']}."
+        f" {ex['replies_with_words']} of {ex['exchanges']} replies had words.",
+        "",
+        "Held-out exchanges (the user's first turn of each held-out dialogue, then silence):",
+        "",
+        exchanges_markdown(ex),
         "",
         f"Codec: {c['kbps']} kbps; STOI agent {c['stoi_agent']}, user {c['stoi_user']}; WER agent"
         f" {c['wer_agent']}, user {c['wer_user']}; Whisper on the original audio {c['wer_original']}.",

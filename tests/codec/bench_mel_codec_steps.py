@@ -33,12 +33,16 @@ ap.add_argument("out", type=Path)
 ap.add_argument("--encoder", default="seanet", choices=["seanet", "mel"])
 ap.add_argument("--student", type=Path, help="take the student vocoder of this mel codec")
 ap.add_argument("--log-every", type=int, default=500)
+ap.add_argument("--d-model", type=int, default=64, help="bottleneck transformers' width")
+ap.add_argument("--layers", type=int, default=2, help="bottleneck transformers' depth")
 args = ap.parse_args()
 steps, out = args.steps, args.out
 clips = load_cache(RUN / "features.pt")
 train = [c for c in clips if c.split == "train"]
 heldout = [c for c in clips if c.split != "train"]
-model = MelCodec(tiny_mel_codec_config(encoder=args.encoder))
+model = MelCodec(
+    tiny_mel_codec_config(encoder=args.encoder, d_model=args.d_model, num_layers=args.layers)
+)
 if args.student:
     student = load_mel_codec(args.student).mel_decoder.vocoder.state_dict()
 else:

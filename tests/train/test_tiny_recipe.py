@@ -36,6 +36,11 @@ def test_micro_recipe_stages_and_report(micro_run: tuple[Path, Path]) -> None:
     assert np.isfinite(report["figures"]["text_ce_gain_nats"])
     assert report["text"]["tokens"] > 0 and report["codec"]["utterances"] > 0
     assert report["duplex"]["per_category"] >= 1
+    ex = report["exchanges"]  # held-out user turns, answered by the model, judged
+    assert ex["exchanges"] >= 1 and all(r["user"] for r in ex["rows"])
+    assert all(isinstance(r["fits"], bool) for r in ex["rows"])
+    for name in ("codec-student-train.csv", "codec-finetune-train.csv"):
+        assert (ship / "logs" / name).is_file(), name
     assert (ship / "report.md").read_text().startswith("# Tiny model")
     for name in ("codec-train.csv", "lm-train.csv", "lm-eval.csv", "recipe.json"):
         assert (ship / "logs" / name).is_file(), name
