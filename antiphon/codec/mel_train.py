@@ -162,7 +162,7 @@ def train_mel_codec(
         q = model.forward_mel(audio)
         l1 = F.l1_loss(q.x, target)
         loss = l1 + q.penalty
-        row = {"step": float(step), "mel_l1": float(l1), "commitment": float(q.penalty)}
+        row = {"step": float(step), "mel_l1": l1.item(), "commitment": q.penalty.item()}
         if head is not None:
             row["distill"] = math.nan  # no item of this batch has teacher features
         has = [c.whisper is not None for c, _ in batch]
@@ -175,7 +175,7 @@ def train_mel_codec(
                 feats.append(_fit(seg.T, n * WHISPER_PER_FRAME).T)
             distill = head(q.semantic[torch.tensor(has)], torch.stack(feats))
             loss = loss + distill_weight * distill
-            row["distill"] = float(distill)
+            row["distill"] = distill.item()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 10.0)

@@ -277,11 +277,14 @@ def markdown(r: dict[str, Any]) -> str:
             f"agent's audio vs its inner monologue, WER ({ex['exchanges']} exchanges)",
         ),
         "",
-        f"Fitting replies (the local chat model's verdict on the inner monologue):"
-        f" {ex['fitting']}; on what Whisper heard: {ex['fitting_heard']}."
+        f"Fitting replies (the local chat model's likelihood of the inner monologue after the"
+        f" request, threshold {ex['judge']['threshold_nats']} nats/token fitted on training pairs"
+        f" with accuracy {ex['judge']['tuning_accuracy']}): {ex['fitting']}; on what Whisper"
+        f" heard: {ex['fitting_heard']}."
         f" {ex['replies_with_words']} of {ex['exchanges']} replies had words.",
         "",
-        "Held-out exchanges (the user's first turn of each held-out dialogue, then silence):",
+        "Held-out exchanges (each held-out dialogue's user side up to the end of the user's"
+        " request, their second turn, then 6 s of silence; the agent's words after the request):",
         "",
         exchanges_markdown(ex),
         "",
