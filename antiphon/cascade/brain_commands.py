@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from antiphon.agent.persona import with_tool_guidance
 from antiphon.cascade.brain_bounds import trim_conversation
 from antiphon.cascade.conversation import Message
-from antiphon.cascade.responder import ResponsePlan
+from antiphon.cascade.responder import Responder, ResponsePlan
 from antiphon.cascade.response import ResponseState
 from antiphon.cascade.turn_controller import new_item_id
 from antiphon.cascade.workers import Urgency
@@ -38,6 +38,7 @@ MAX_ITEM_CHARS = 32_000  # one conversation item (text the client adds)
 class ClientCommands:
     def __init__(self, brain: CascadeBrain) -> None:
         self.b = brain
+        self._answer_pending = False  # a tool result waits for the current response's end
 
     @property
     def ctx(self) -> BrainContext:
@@ -151,5 +152,21 @@ class ClientCommands:
         if not conv.has_pending_call(c.call_id):
             raise ValueError(f"no function call with call_id {c.call_id!r} is waiting for output")
         conv.add(Message("tool", c.output, tool_call_id=c.call_id, name=conv.call_name(c.call_id)))
-        if c.respond and not self._response_in_progress():
+        if not c.respond:
+            return
+        r = self.b.responder
+        if r is not None and r.state is ResponseState.SPEAKING and r.task is not None:
+            # the result came while the agent still speaks (a filler said before the call):
+            # answer once that response is over, with every result that came meanwhile
+            if not self._answer_pending:
+                self._answer_pending = True
+                r.task.add_done_callback(lambda _task: self._answer_after(r))
+            return
+        self.b.respond(ResponsePlan())
+
+    def _answer_after(self, r: Responder) -> None:
+        """The response that was speaking has ended. Interrupted or closed: the user's new
+        turn gets a response with the results in its context; completed: answer now."""
+        self._answer_pending = False
+        if r.state is ResponseState.DONE and not self._response_in_progress():
             self.b.respond(ResponsePlan())

@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from antiphon.codec.mel import slaney_mel_basis
-from antiphon.codec.seanet import run_sequential_cl
+from antiphon.codec.seanet import SequentialStream
 from antiphon.nn.conv import ConvState, StreamingConv1d
-from antiphon.nn.streaming import StateList, StreamingModule, init_children, run_sequential
+from antiphon.nn.streaming import StreamingModule
 
 FRONT_N_FFT = 1024
 FRONT_HOP = 240  # 10 ms at 24 kHz: 4 frames per 25 Hz step, 8 per 12.5 Hz code frame
@@ -79,7 +79,7 @@ class CausalLogMel(StreamingModule[ConvState]):
         return self._frames(full[..., 0])
 
 
-class MelFrontEncoder(StreamingModule[StateList]):
+class MelFrontEncoder(SequentialStream):
     """Causal log-mel -> conv stack -> Mimi's 25 Hz latent ``[B, dimension, T / 960]``."""
 
     def __init__(self, dimension: int, hidden: int = 256, sample_rate: int = 24_000) -> None:
@@ -94,12 +94,3 @@ class MelFrontEncoder(StreamingModule[StateList]):
             nn.ELU(),
             StreamingConv1d(hidden, dimension, 3),
         )
-
-    def init_state(self, batch_size: int) -> StateList:
-        return init_children(list(self.model), batch_size)
-
-    def forward(self, x: torch.Tensor, state: StateList | None = None) -> torch.Tensor:
-        return run_sequential(list(self.model), x, state)
-
-    def step_cl(self, x: torch.Tensor, state: StateList) -> torch.Tensor:
-        return run_sequential_cl(list(self.model), x, state)

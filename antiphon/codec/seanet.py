@@ -82,7 +82,25 @@ class ResnetBlock(StreamingModule[StateList]):
         return run_sequential_cl(list(self.block), x, state).add_(x)
 
 
-class SeanetEncoder(StreamingModule[StateList]):
+class SequentialStream(StreamingModule[StateList]):
+    """Layers in ``self.model`` (an ``nn.Sequential``) run in order, each streaming layer
+    with its own state: batch ``forward``, channels-last ``step_cl`` ``[B, T, C]``."""
+
+    model: nn.Sequential
+
+    def init_state(self, batch_size: int) -> StateList:
+        return init_children(list(self.model), batch_size)
+
+    def forward(self, x: torch.Tensor, state: StateList | None = None) -> torch.Tensor:
+        return run_sequential(list(self.model), x, state)
+
+    def step_cl(self, x: torch.Tensor, state: StateList) -> torch.Tensor:
+        return run_sequential_cl(list(self.model), x, state)
+
+
+class SeanetEncoder(SequentialStream):
+    """Audio ``[B, 1, T]`` -> latent ``[B, C, T / hop]``."""
+
     def __init__(self, cfg: SeanetConfig) -> None:
         super().__init__()
         self.dimension = cfg.dimension
@@ -116,18 +134,10 @@ class SeanetEncoder(StreamingModule[StateList]):
         ]
         self.model = nn.Sequential(*layers)
 
-    def init_state(self, batch_size: int) -> StateList:
-        return init_children(list(self.model), batch_size)
 
-    def forward(self, x: torch.Tensor, state: StateList | None = None) -> torch.Tensor:
-        return run_sequential(list(self.model), x, state)
+class SeanetDecoder(SequentialStream):
+    """Latent ``[B, C, T]`` -> audio ``[B, 1, T * hop]``."""
 
-    def step_cl(self, x: torch.Tensor, state: StateList) -> torch.Tensor:
-        """Streaming on channels-last audio ``[B, T, 1]`` -> latent ``[B, T / hop, C]``."""
-        return run_sequential_cl(list(self.model), x, state)
-
-
-class SeanetDecoder(StreamingModule[StateList]):
     def __init__(self, cfg: SeanetConfig) -> None:
         super().__init__()
         self.dimension = cfg.dimension
@@ -161,13 +171,3 @@ class SeanetDecoder(StreamingModule[StateList]):
             ),
         ]
         self.model = nn.Sequential(*layers)
-
-    def init_state(self, batch_size: int) -> StateList:
-        return init_children(list(self.model), batch_size)
-
-    def forward(self, z: torch.Tensor, state: StateList | None = None) -> torch.Tensor:
-        return run_sequential(list(self.model), z, state)
-
-    def step_cl(self, z: torch.Tensor, state: StateList) -> torch.Tensor:
-        """Streaming on a channels-last latent ``[B, T, C]`` -> audio ``[B, T * hop, 1]``."""
-        return run_sequential_cl(list(self.model), z, state)

@@ -68,6 +68,7 @@ async def test_openai_agents_realtime_runner_with_function_tool(any_server) -> N
 
         sender = asyncio.create_task(talk())
         tool_done = False
+        before_tool: set[str] = set()  # items already speaking when the tool ended (a filler)
         try:
             async with asyncio.timeout(120):
                 async for ev in session:
@@ -76,9 +77,11 @@ async def test_openai_agents_realtime_runner_with_function_tool(any_server) -> N
                         errors.append(str(ev.error))
                     elif ev.type == "tool_end":
                         tool_done = True
-                    elif ev.type == "audio" and tool_done:
-                        audio += ev.audio.data
-                    elif ev.type == "audio_end" and tool_done and audio:
+                    elif ev.type == "audio" and not tool_done:
+                        before_tool.add(ev.item_id)
+                    elif ev.type == "audio" and ev.item_id not in before_tool:
+                        audio += ev.audio.data  # the answer, made after the tool's result
+                    elif ev.type == "audio_end" and audio and ev.item_id not in before_tool:
                         break
         except TimeoutError:
             raise AssertionError(
