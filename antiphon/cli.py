@@ -119,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="Moshi checkpoint folder (--brain moshi)")
     p.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
     p.add_argument(
-        "--int8", action="store_true", help="int8 weight-only LM linears (--brain moshi)"
+        "--int8",
+        action="store_true",
+        help="int8 weight rows for the LM and the codec decoder's transformer (--brain moshi)",
     )
     # sampling defaults (None) come from the brain: moshi 0.8/250/0.7/25, tiny (e2e/tiny.py)
     p.add_argument("--temp", type=float, help="audio sampling temperature (moshi: 0.8)")

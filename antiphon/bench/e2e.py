@@ -21,6 +21,8 @@ import torch
 
 from antiphon.bench.codec import _pct, build_model, build_reference
 from antiphon.bench.memory_floor import MemoryFloor, parameter_bytes, read_bandwidth
+from antiphon.codec.model import MimiModel
+from antiphon.e2e.stack import quantize_decoder_int8, quantize_loop_int8
 from antiphon.lm.config import LMConfig, small_config
 from antiphon.lm.generate import LMGenerator
 from antiphon.lm.model import LMModel
@@ -145,16 +147,19 @@ def _int8_error(model: LMModel) -> dict[str, float]:
     return out
 
 
-def _sweep(mimi: object, frames: int, user_q: int) -> dict[str, dict[str, float]]:
+def _sweep(mimi: MimiModel, frames: int, user_q: int) -> dict[str, dict[str, float]]:
     """Grow the temporal transformer until the full loop's p95 exceeds one frame."""
     results: dict[str, dict[str, float]] = {}
+    mimi8 = copy.deepcopy(mimi)
+    quantize_decoder_int8(mimi8)  # as the int8 loop has it
     for dim in SWEEP_DIMS:
         cfg = replace(small_config(), dim=dim, num_heads=dim // 64)
         torch.manual_seed(0)
         model = LMModel(cfg).eval()
         for variant in ("float32", "int8"):
             m = quantize_int8(copy.deepcopy(model)) if variant == "int8" else model
-            loop = _loop(_ours(m, SamplingParams(seed=0)), mimi, False, user_q)
+            codec = mimi8 if variant == "int8" else mimi
+            loop = _loop(_ours(m, SamplingParams(seed=0)), codec, False, user_q)
             t = _time({"x": loop}, _frames(frames))["x"]
             row = _row("x", t) | {"params_M": sum(p.numel() for p in model.parameters()) / 1e6}
             results[f"dim{dim}-{variant}"] = row
@@ -202,9 +207,12 @@ def main(args: argparse.Namespace) -> int:
     )
 
     mimi = build_model(None)
+    lm8, mimi8 = copy.deepcopy(model), copy.deepcopy(mimi)
+    quantize_loop_int8(lm8, mimi8)  # the LM and the codec's decoder transformer
     loops = {
         "ours float32": _loop(_ours(model, params), mimi, False, cfg.user_q),
-        "ours int8": _loop(_ours(quantize_int8(copy.deepcopy(model)), params), mimi, False, cfg.user_q),
+        "ours int8 LM": _loop(_ours(quantize_int8(copy.deepcopy(model)), params), mimi, False, cfg.user_q),
+        "ours int8": _loop(_ours(lm8, params), mimi8, False, cfg.user_q),
     }  # fmt: skip
     if args.vs_reference:
         ref_mimi = build_reference(mimi)

@@ -17,9 +17,9 @@ import torch
 
 from antiphon.bench.codec import _pct
 from antiphon.codec.model import MimiModel
+from antiphon.e2e.stack import quantize_loop_int8
 from antiphon.lm.generate import LMGenerator
 from antiphon.lm.model import LMModel
-from antiphon.lm.quantize import quantize_int8
 from antiphon.lm.sampling import SamplingParams
 
 FRAME_S = 0.08
@@ -47,7 +47,10 @@ def batched_loop(model: LMModel, mimi: MimiModel, n: int) -> Step:
 def time_batches(
     model: LMModel, mimi: MimiModel, sizes: tuple[int, ...], frames: int, int8: bool
 ) -> dict[int, list[float]]:
-    lm = quantize_int8(copy.deepcopy(model)) if int8 else model
+    lm = model
+    if int8:
+        lm, mimi = copy.deepcopy(model), copy.deepcopy(mimi)
+        quantize_loop_int8(lm, mimi)
     steps = {n: batched_loop(lm, mimi, n) for n in sizes}
     g = torch.Generator().manual_seed(2)
     times: dict[int, list[float]] = {n: [] for n in sizes}

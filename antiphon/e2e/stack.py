@@ -28,6 +28,24 @@ from antiphon.nn.checkpoint import CheckpointError
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
+def quantize_loop_int8(lm: LMModel, codec: torch.nn.Module) -> None:
+    """int8 rows (nn/int8.py) where they leave what the loop computes in agreement: every LM
+    linear, and the codec's decoder transformer. The decoder renders codes already chosen,
+    so its error stays in the audio (decoded SNR ~53-56 dB on trained codecs); the encoder
+    transformer stays float32, because on trained codecs int8 rows there changed 1.3 % (the
+    tiny mel codec) to 24 % (the first tiny Mimi-architecture codec) of the user's codes
+    (docs/e2e.md, 2026-12-07)."""
+    quantize_int8(lm)
+    quantize_decoder_int8(codec)
+
+
+def quantize_decoder_int8(codec: torch.nn.Module) -> None:
+    """The codec's part of ``quantize_loop_int8``: its decoder transformer only."""
+    decoder = getattr(codec, "decoder_transformer", None)
+    if isinstance(decoder, torch.nn.Module):
+        quantize_int8(decoder)
+
+
 @dataclass
 class E2EStack:
     lm: LMModel
@@ -50,10 +68,10 @@ class E2EStack:
         config = files.config
         tokenizer = TextTokenizer(files.tokenizer, config)
         lm = load_lm(files.lm, config, DTYPES[dtype])
-        if int8:
-            quantize_int8(lm)
         codebooks = max(config.dep_q, config.user_q)
         mimi = load_mimi(files.mimi)
+        if int8:
+            quantize_loop_int8(lm, mimi)
         if mimi.config.quantizer.n_q < codebooks:
             raise CheckpointError(
                 f"Mimi {files.mimi.name} has {mimi.config.quantizer.n_q} codebooks,"

@@ -14,6 +14,10 @@ the products. This step does the same arithmetic with fewer, cheaper ops:
 
 Rounding differs from the layer-by-layer path in the last bits (folded scales, another
 summation order in attention); tests hold both to the batch model and the reference.
+
+After ``quantize_int8`` (nn/int8.py) the four products read int8 rows instead (LayerScale
+folded into their row scales): a quarter of the bytes, the codec's share of an end-to-end
+frame being bound by reading them.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from antiphon.nn.conv_stream import DerivedWeight
+from antiphon.nn.int8 import Int8Linear, Int8Rows
 from antiphon.nn.kv_cache import KVCacheState
 from antiphon.nn.norms import LayerScale
 from antiphon.nn.rope import rope_rotation
@@ -42,51 +47,62 @@ class _LayerPlan:
 
     norm1: nn.LayerNorm
     norm2: nn.LayerNorm
-    in_proj: nn.Linear
-    out_proj: nn.Linear
-    linear1: nn.Linear
-    linear2: nn.Linear
+    in_proj: nn.Linear | Int8Linear
+    out_proj: nn.Linear | Int8Linear
+    linear1: nn.Linear | Int8Linear
+    linear2: nn.Linear | Int8Linear
     scale1: LayerScale | None
     scale2: LayerScale | None
     out_scaled: DerivedWeight
     ffn_out_scaled: DerivedWeight
+    int8: tuple[Int8Rows, Int8Rows, Int8Rows, Int8Rows] | None = None  # after quantize_int8
 
     @classmethod
     def of(cls, layer: nn.Module) -> _LayerPlan | None:
-        """The plan, or None for a layer the fused step does not cover (RMS norm, biases)."""
+        """The plan, or None for a layer the fused step does not cover (RMS norm, biases,
+        float and int8 products mixed)."""
         n1, n2 = layer.get_submodule("norm1"), layer.get_submodule("norm2")
         if not (isinstance(n1, nn.LayerNorm) and isinstance(n2, nn.LayerNorm)):
             return None
         names = ("self_attn.in_projs.0", "self_attn.out_projs.0", "linear1", "linear2")
+        mods = [layer.get_submodule(n) for n in names]
+        s1, s2 = layer.get_submodule("layer_scale_1"), layer.get_submodule("layer_scale_2")
+        ls1 = s1 if isinstance(s1, LayerScale) else None
+        ls2 = s2 if isinstance(s2, LayerScale) else None
+        if all(isinstance(m, Int8Linear) and m.bias is None for m in mods):
+            q8, o8, f1, f2 = (m for m in mods if isinstance(m, Int8Linear))
+            int8 = (
+                Int8Rows.of_linear(q8),
+                Int8Rows.of_linear(o8, None if ls1 is None else ls1.scale),
+                Int8Rows.of_linear(f1),
+                Int8Rows.of_linear(f2, None if ls2 is None else ls2.scale),
+            )
+            return cls(n1, n2, q8, o8, f1, f2, ls1, ls2,
+                       DerivedWeight(_fold_scale), DerivedWeight(_fold_scale), int8)  # fmt: skip
         linears: list[nn.Linear] = []
-        for m in map(layer.get_submodule, names):
+        for m in mods:
             if not (isinstance(m, nn.Linear) and m.bias is None):
                 return None
             linears.append(m)
         q, o, l1, l2 = linears
-        s1, s2 = layer.get_submodule("layer_scale_1"), layer.get_submodule("layer_scale_2")
         return cls(
-            n1,
-            n2,
-            q,
-            o,
-            l1,
-            l2,
-            s1 if isinstance(s1, LayerScale) else None,
-            s2 if isinstance(s2, LayerScale) else None,
-            DerivedWeight(_fold_scale),
-            DerivedWeight(_fold_scale),
+            n1, n2, q, o, l1, l2, ls1, ls2, DerivedWeight(_fold_scale), DerivedWeight(_fold_scale)
         )
 
     def step_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """``[in, out]`` views of the four products' weights (LayerScale folded), for
-        ``rows @ w``: the same MKL call ``F.linear`` makes, without its per-call ``t()``."""
-        o, f = self.out_proj.weight, self.linear2.weight
+        ``rows @ w``: the same MKL call ``F.linear`` makes, without its per-call ``t()``.
+        Float plans only (an int8 plan's products are ``int8``)."""
+        q, o, l1, f = (
+            m.weight
+            for m in (self.in_proj, self.out_proj, self.linear1, self.linear2)
+            if isinstance(m, nn.Linear)
+        )
         if self.scale1 is not None:
             o = self.out_scaled.get(o, self.scale1.scale)
         if self.scale2 is not None:
             f = self.ffn_out_scaled.get(f, self.scale2.scale)
-        return self.in_proj.weight.t(), o.t(), self.linear1.weight.t(), f.t()
+        return q.t(), o.t(), l1.t(), f.t()
 
 
 class LeanStep:
@@ -132,11 +148,14 @@ class LeanStep:
         q_heads = qkv[:, :, 0].transpose(1, 2)  # [B, H, T, hd]
         rows = x.reshape(b * t, dim)
         for p, cache in zip(self.plans, state.layers, strict=True):
-            w_qkv, w_out, w_ffn1, w_ffn2 = p.step_weights()
             n1, n2 = p.norm1, p.norm2
-            torch.mm(
-                torch.layer_norm(rows, (dim,), n1.weight, n1.bias, n1.eps), w_qkv, out=qkv_rows
-            )
+            normed = torch.layer_norm(rows, (dim,), n1.weight, n1.bias, n1.eps)
+            if p.int8 is not None:
+                i_qkv, i_out, i_ffn1, i_ffn2 = p.int8
+                qkv_rows.copy_(i_qkv.mm(normed))
+            else:
+                w_qkv, w_out, w_ffn1, w_ffn2 = p.step_weights()
+                torch.mm(normed, w_qkv, out=qkv_rows)
             if rotate is not None:
                 rotate[0].mul_(rotate[1])
             cache.joint.index_copy_(3, plan.slots, kv_new)
@@ -145,6 +164,11 @@ class LeanStep:
             scores = torch.baddbmm(bias, q, keys_t, alpha=scale)
             attn = torch.bmm(torch.softmax(scores, dim=-1), values)  # [B*H, T, hd]
             attn = attn.view(b, h, t, hd).transpose(1, 2).reshape(b * t, dim)
+            if p.int8 is not None:
+                rows = rows + i_out.mm(attn)
+                hidden = torch.layer_norm(rows, (dim,), n2.weight, n2.bias, n2.eps)
+                rows = rows + i_ffn2.mm(F.gelu(i_ffn1.mm(hidden)))
+                continue
             rows = torch.addmm(rows, attn, w_out)
             hidden = torch.layer_norm(rows, (dim,), n2.weight, n2.bias, n2.eps)
             rows = torch.addmm(rows, F.gelu(torch.mm(hidden, w_ffn1)), w_ffn2)

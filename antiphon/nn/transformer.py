@@ -132,6 +132,10 @@ class StreamingTransformer(StreamingModule[KVCacheState]):
         # Inference streaming of LayerNorm stacks (the codec's) takes the fused step.
         self._lean = LeanStep.covering(self.layers, num_heads, rope_max_period)
 
+    def rebuild_fused(self) -> None:
+        """The layers' products were swapped (``quantize_int8``): plan the fused step anew."""
+        self._lean = LeanStep.covering(self.layers, self.num_heads, self.rope_max_period)
+
     def init_state(self, batch_size: int) -> KVCacheState:
         if self.context is None:
             raise ValueError("streaming needs a finite attention context to size the KV cache")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -12,6 +14,7 @@ from antiphon.nn.conv import (
     conv1d_matmul,
     conv_transpose1d_matmul,
 )
+from antiphon.nn.int8 import Int8Linear, quantize_int8
 from antiphon.nn.transformer import StreamingTransformer
 
 
@@ -140,6 +143,30 @@ def test_fused_inference_step_equals_layer_by_layer_step(layer_scale: float | No
     torch.testing.assert_close(
         torch.cat(outs["fused"], 1), torch.cat(outs["plain"], 1), atol=1e-5, rtol=1e-5
     )
+
+
+def test_int8_fused_step_reads_int8_rows_and_stays_close() -> None:
+    """``quantize_int8`` swaps the layers' products and the fused step is planned anew from
+    them: it then multiplies int8 rows (LayerScale folded into their scales), agrees with the
+    layer-by-layer int8 path, and stays close to float32 without being identical to it."""
+    torch.manual_seed(0)
+    t = StreamingTransformer(32, 4, 2, 64, context=8, layer_scale=0.5).eval()
+    q = quantize_int8(copy.deepcopy(t))
+    assert sum(isinstance(m, Int8Linear) for m in q.modules()) == 8
+    assert q._lean is not None and all(p.int8 is not None for p in q._lean.plans)
+    x = torch.randn(1, 10, 32)
+    outs: dict[str, list[torch.Tensor]] = {"float": [], "fused": [], "plain": []}
+    states = {k: m.init_state(1) for k, m in (("float", t), ("fused", q), ("plain", q))}
+    for i in range(0, 10, 2):
+        with torch.no_grad():
+            outs["float"].append(t(x[:, i : i + 2], states["float"]))
+            outs["fused"].append(q(x[:, i : i + 2], states["fused"]))
+        outs["plain"].append(q(x[:, i : i + 2], states["plain"]).detach())  # grad on: plain path
+    ref, fused, plain = (torch.cat(outs[k], 1) for k in ("float", "fused", "plain"))
+    scale = float(ref.abs().max())
+    torch.testing.assert_close(fused, plain, atol=0.02 * scale, rtol=0.0)
+    err = float((fused - ref).abs().max())
+    assert 0.0 < err < 0.05 * scale
 
 
 def test_rms_norm_transformer_streams_without_the_fused_step() -> None:
