@@ -115,21 +115,34 @@ class PhraseChunker:
     """Feed text pieces with :meth:`push`; get phrases back; call :meth:`flush` at the end."""
 
     def __init__(
-        self, first_words: int = 5, min_clause_words: int = 3, max_words: int = 30
+        self,
+        first_words: int = 5,
+        min_clause_words: int = 3,
+        max_words: int = 30,
+        dry_words: int = 2,
     ) -> None:
         self.first_words = first_words
         self.min_clause_words = min_clause_words
         self.max_words = max_words
+        self.dry_words = dry_words
         self._buf = ""
         self._first = True
+        self._dry = False
 
     def reset(self) -> None:
         self._buf = ""
         self._first = True
 
-    def push(self, piece: str) -> list[str]:
+    def push(self, piece: str, running_dry: bool = False) -> list[str]:
+        """``running_dry``: the listener is about to hear the last of the audio made so far,
+        so a later phrase is cut after ``dry_words`` complete words instead of waiting for
+        its clause to end (a short phrase is better than a silence)."""
         self._buf += piece
-        return self._drain(final=False)
+        self._dry = running_dry
+        try:
+            return self._drain(final=False)
+        finally:
+            self._dry = False
 
     def flush(self) -> list[str]:
         phrases = self._drain(final=True)
@@ -169,7 +182,9 @@ class PhraseChunker:
 
     def _find_cut(self, final: bool) -> int | None:
         buf, limit = self._buf, self._scan_limit()
-        word_limit = self.first_words if self._first else self.max_words
+        word_limit = (
+            self.first_words if self._first else self.dry_words if self._dry else self.max_words
+        )
         i = 0
         while i < limit:
             ch = buf[i]

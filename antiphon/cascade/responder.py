@@ -35,6 +35,11 @@ from antiphon.session.events import (
     ToolResultSpoken,
 )
 
+# a later phrase is cut at the next whole word once less than this much of the response's
+# audio is left to play: time for its synthesis (~0.1 s for a few words on one thread)
+# before the listener would hear a gap
+DRY_LEAD_S = 0.35
+
 
 def llm_prompt(
     conv: Conversation,
@@ -243,7 +248,9 @@ class Responder(ResponseHandle):
     ) -> ToolCallRequest | MalformedToolCall | None:
         for item in items:
             if isinstance(item, str):
-                for phrase in chunker.push(item):
+                # audio about to run out: speak the words there are rather than leave a gap
+                dry = bool(self.phrases) and self.audio_lead_s() < DRY_LEAD_S
+                for phrase in chunker.push(item, running_dry=dry):
                     await self._speak(phrase)
             elif found is None:
                 found = item

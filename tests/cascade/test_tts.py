@@ -162,6 +162,18 @@ def test_first_phrase_after_five_words_without_punctuation() -> None:
     assert got == ["The quick brown fox jumps"]
 
 
+def test_a_later_phrase_is_cut_at_whole_words_when_the_audio_runs_dry() -> None:
+    """Later phrases wait for their clause to end, unless the listener is about to run out
+    of audio: then the whole words there are go (a word still being written stays)."""
+    chunker = PhraseChunker(first_words=2)
+    assert chunker.push("Most people ") == ["Most people"]
+    assert chunker.push("speak Portu") == []  # not dry: the clause has not ended
+    assert chunker.push("guese in Bra", running_dry=True) == ["speak Portuguese"]
+    assert chunker.push("zil, and some", running_dry=True) == ["in Brazil,"]
+    assert chunker.push(" speak Spanish") == []
+    assert chunker.flush() == ["and some speak Spanish"]
+
+
 def test_numbers_and_abbreviations_do_not_split() -> None:
     phrases = chunk("It is 3.5 meters long. Mr. Smith said e.g. apples are fine! Is it? Yes.")
     assert phrases == [
