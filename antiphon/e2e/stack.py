@@ -31,7 +31,7 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 def quantize_loop_int8(lm: LMModel, codec: torch.nn.Module) -> None:
     """int8 rows (nn/int8.py) where they leave what the loop computes in agreement: every LM
     linear, and the codec's decoder transformer. The decoder renders codes already chosen,
-    so its error stays in the audio (decoded SNR ~53-56 dB on trained codecs); the encoder
+    so its error stays in the audio (decoded SNR 49-57 dB on trained codecs); the encoder
     transformer stays float32, because on trained codecs int8 rows there changed 1.3 % (the
     tiny mel codec) to 24 % (the first tiny Mimi-architecture codec) of the user's codes
     (docs/e2e.md, 2026-12-07)."""

@@ -17,14 +17,11 @@ from torch import nn
 class Int8Rows:
     """``rows @ weight.T`` with the weight as int8 rows and per-row scales."""
 
-    def __init__(self, weight: torch.Tensor, row_scale: torch.Tensor | None = None) -> None:
-        """``weight`` is ``[out, in]``; ``row_scale`` (``[out]``) is folded in first (a
-        LayerScale after the product)."""
+    def __init__(self, weight: torch.Tensor) -> None:
+        """``weight`` is ``[out, in]``: each row is scaled to -127..127 on its own."""
         if weight.shape[1] % 16:
             raise ValueError(f"int8 kernel needs in_features % 16 == 0, got {weight.shape[1]}")
         w = weight.detach().float()
-        if row_scale is not None:
-            w = w * row_scale.detach().float()[:, None]
         scale = w.abs().amax(dim=1).clamp(min=1e-12) / 127.0
         self.q = torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
         self.scale = scale.to(torch.bfloat16)
@@ -43,9 +40,14 @@ class Int8Rows:
 
     def mm(self, rows: torch.Tensor) -> torch.Tensor:
         """``[M, in]`` rows (any float dtype) -> ``[M, out]`` in their dtype."""
-        # (the kernel needs rows contiguous in memory; a streamed step's may be a transpose)
-        out = torch._weight_int8pack_mm(rows.to(torch.bfloat16).contiguous(), self.q, self.scale)
-        return out.to(rows.dtype)
+        return int8_mm(rows, self.q, self.scale)
+
+
+def int8_mm(rows: torch.Tensor, q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """``[M, in]`` rows times int8 rows ``q`` ``[out, in]`` with bf16 row scales, in the rows'
+    dtype. (The kernel needs its input contiguous; a streamed step's may be a transpose.)"""
+    out = torch._weight_int8pack_mm(rows.to(torch.bfloat16).contiguous(), q, scale)
+    return out.to(rows.dtype)
 
 
 class Int8Linear(nn.Module):
@@ -65,14 +67,9 @@ class Int8Linear(nn.Module):
         bias = None if linear.bias is None else linear.bias.detach().float().clone()
         self.register_buffer("bias", bias)
 
-    def dequantized(self) -> torch.Tensor:
-        """The float ``[out, in]`` weight these int8 rows stand for."""
-        return self.weight_int8.float() * self.scale.float()[:, None]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
-        flat = x.reshape(-1, shape[-1]).to(torch.bfloat16).contiguous()
-        y = torch._weight_int8pack_mm(flat, self.weight_int8, self.scale).to(x.dtype)
+        y = int8_mm(x.reshape(-1, shape[-1]), self.weight_int8, self.scale)
         if self.bias is not None:
             y = y + self.bias.to(x.dtype)
         return y.view(*shape[:-1], self.out_features)

@@ -47,15 +47,14 @@ class _LayerPlan:
 
     norm1: nn.LayerNorm
     norm2: nn.LayerNorm
-    in_proj: nn.Linear | Int8Linear
-    out_proj: nn.Linear | Int8Linear
-    linear1: nn.Linear | Int8Linear
-    linear2: nn.Linear | Int8Linear
     scale1: LayerScale | None
     scale2: LayerScale | None
+    # the four products (q|k|v, attention out, FFN in, FFN out): float Linears, or after
+    # quantize_int8 their int8 rows with LayerScale folded in; exactly one is set
+    linears: tuple[nn.Linear, nn.Linear, nn.Linear, nn.Linear] | None
+    int8: tuple[Int8Rows, Int8Rows, Int8Rows, Int8Rows] | None
     out_scaled: DerivedWeight
     ffn_out_scaled: DerivedWeight
-    int8: tuple[Int8Rows, Int8Rows, Int8Rows, Int8Rows] | None = None  # after quantize_int8
 
     @classmethod
     def of(cls, layer: nn.Module) -> _LayerPlan | None:
@@ -69,35 +68,29 @@ class _LayerPlan:
         s1, s2 = layer.get_submodule("layer_scale_1"), layer.get_submodule("layer_scale_2")
         ls1 = s1 if isinstance(s1, LayerScale) else None
         ls2 = s2 if isinstance(s2, LayerScale) else None
-        if all(isinstance(m, Int8Linear) and m.bias is None for m in mods):
-            q8, o8, f1, f2 = (m for m in mods if isinstance(m, Int8Linear))
+        folds = (DerivedWeight(_fold_scale), DerivedWeight(_fold_scale))
+        floats = [m for m in mods if isinstance(m, nn.Linear)]
+        if len(floats) == 4 and all(m.bias is None for m in floats):
+            q, o, l1, l2 = floats
+            return cls(n1, n2, ls1, ls2, (q, o, l1, l2), None, *folds)
+        int8s = [m for m in mods if isinstance(m, Int8Linear)]
+        if len(int8s) == 4 and all(m.bias is None for m in int8s):
+            q8, o8, f1, f2 = int8s
             int8 = (
                 Int8Rows.of_linear(q8),
                 Int8Rows.of_linear(o8, None if ls1 is None else ls1.scale),
                 Int8Rows.of_linear(f1),
                 Int8Rows.of_linear(f2, None if ls2 is None else ls2.scale),
             )
-            return cls(n1, n2, q8, o8, f1, f2, ls1, ls2,
-                       DerivedWeight(_fold_scale), DerivedWeight(_fold_scale), int8)  # fmt: skip
-        linears: list[nn.Linear] = []
-        for m in mods:
-            if not (isinstance(m, nn.Linear) and m.bias is None):
-                return None
-            linears.append(m)
-        q, o, l1, l2 = linears
-        return cls(
-            n1, n2, q, o, l1, l2, ls1, ls2, DerivedWeight(_fold_scale), DerivedWeight(_fold_scale)
-        )
+            return cls(n1, n2, ls1, ls2, None, int8, *folds)
+        return None
 
     def step_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """``[in, out]`` views of the four products' weights (LayerScale folded), for
         ``rows @ w``: the same MKL call ``F.linear`` makes, without its per-call ``t()``.
         Float plans only (an int8 plan's products are ``int8``)."""
-        q, o, l1, f = (
-            m.weight
-            for m in (self.in_proj, self.out_proj, self.linear1, self.linear2)
-            if isinstance(m, nn.Linear)
-        )
+        assert self.linears is not None
+        q, o, l1, f = (m.weight for m in self.linears)
         if self.scale1 is not None:
             o = self.out_scaled.get(o, self.scale1.scale)
         if self.scale2 is not None:
