@@ -40,6 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_synth)
 
+    w = sub.add_parser(
+        "scripts", help="write dialogue scripts with the local LLM to a .jsonl (for --scripts)"
+    )
+    w.add_argument("out", metavar="OUT.jsonl", help="appended to: a second run adds dialogues")
+    w.add_argument("--dialogues", type=int, default=100, help="how many the file should hold")
+    w.add_argument("--llm", choices=list(LLM_MODELS), default=DEFAULT_LLM)
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--threads", type=int, default=1, help="llama.cpp threads")
+    w.set_defaults(func=_scripts)
+
     c = sub.add_parser("clean", help="transcribe recordings with 3 ASR systems, keep by agreement")
     c.add_argument("input", metavar="IN_DIR_OR_MANIFEST")
     c.add_argument("out_dir", metavar="OUT_DIR")
@@ -53,6 +63,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _fail(msg: str) -> int:
     print(f"data: {msg}", file=sys.stderr)
     return 2
+
+
+def _scripts(args: argparse.Namespace) -> int:
+    """Append LLM-written dialogues to ``out`` until it holds ``--dialogues`` of them. A
+    resumed run draws from seed + the count already written, so it adds new dialogues."""
+    import json
+
+    import numpy as np
+
+    from antiphon.data.scripts import ScriptError, llm_scripts, read_scripts, script_record
+
+    out = Path(args.out)
+    if out.suffix != ".jsonl":
+        return _fail(f"{out}: the scripts file must end in .jsonl")
+    try:
+        have = len(read_scripts(out)) if out.is_file() and out.stat().st_size else 0
+    except ScriptError as exc:
+        return _fail(f"{exc} (not appending to a file that does not read back)")
+    seed = args.seed + have
+    scripts = llm_scripts(
+        np.random.default_rng([seed, 1 << 30]), LLM_MODELS[args.llm](), seed, threads=args.threads
+    )
+    with out.open("a", encoding="utf-8") as f:
+        for i in range(have, args.dialogues):
+            script = next(scripts)
+            f.write(json.dumps(script_record(script)) + "\n")
+            f.flush()  # an interrupted run keeps every finished dialogue
+            print(
+                f"[{i + 1}/{args.dialogues}] {script.source}: {len(script.turns)} turns", flush=True
+            )
+    return 0
 
 
 def _synth(args: argparse.Namespace) -> int:

@@ -162,12 +162,14 @@ def llm_scripts(
     model_path: str | Path,
     seed: int,
     max_turns: int | None = None,
+    threads: int = 1,
 ) -> Iterator[Script]:
-    """Scripts written by the local LLM; an unusable reply falls back to a template."""
+    """Scripts written by the local LLM; an unusable reply falls back to a template.
+    ``threads`` 1 by default: llama.cpp's spinning threads stall each other on a busy CPU
+    (see llm.py), and dataset synthesis runs beside it."""
     from antiphon.cascade.llm import ChatLLM
 
-    # one thread: llama.cpp's spinning threads stall each other on a busy CPU (see llm.py)
-    llm = ChatLLM(model_path, n_threads=1, n_ctx=2048, seed=seed)
+    llm = ChatLLM(model_path, n_threads=threads, n_ctx=2048, seed=seed)
     while True:
         topic = TOPICS[int(rng.integers(len(TOPICS)))].name
         persona = PERSONAS[int(rng.integers(len(PERSONAS)))]
@@ -179,3 +181,11 @@ def llm_scripts(
             yield Script(source, _check(turns, "llm"))
         except ScriptError:
             yield next(template_scripts(rng))
+
+
+def script_record(script: Script) -> dict[str, object]:
+    """A script as one line of the ``.jsonl`` format ``read_scripts`` reads."""
+    return {
+        "source": script.source,
+        "turns": [{"speaker": s, "text": t} for s, t in script.turns],
+    }

@@ -216,3 +216,19 @@ def test_stretched_pauses_keep_one_utterance_with_a_long_silence(tmp_path: Path)
     assert 0.55 <= longest / 24000 <= 0.75
     words = rec.words["user"]
     assert all(turn.start - TOL <= w.start <= w.end <= turn.end + TOL for w in words)
+
+
+def test_scripts_command_writes_llm_dialogues_that_read_back_and_resumes(tmp_path: Path) -> None:
+    from antiphon.cli import main
+    from antiphon.data.scripts import read_scripts
+
+    out = tmp_path / "dialogues.jsonl"
+    assert main(["data", "scripts", str(out), "--dialogues", "1", "--llm", "smollm2"]) == 0
+    first = read_scripts(out)
+    assert len(first) == 1 and first[0].turns[0][0] == "agent"  # the persona's greeting
+    assert any(s == "user" for s, _ in first[0].turns)
+    # a second run appends up to the new count, from another seed: a new dialogue
+    assert main(["data", "scripts", str(out), "--dialogues", "2", "--llm", "smollm2"]) == 0
+    both = read_scripts(out)
+    assert len(both) == 2 and both[0] == first[0] and both[1].turns != first[0].turns
+    assert main(["data", "scripts", str(tmp_path / "x.txt"), "--llm", "smollm2"]) == 2
