@@ -8,7 +8,9 @@ they come from one llama.cpp session in order (seeded too, so still reproducible
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -95,29 +97,34 @@ def _is_heldout(i: int, fraction: float) -> bool:
     return int((i + 1) * fraction + 1e-9) > int(i * fraction + 1e-9)
 
 
-def synth_dataset(out_dir: str | Path, cfg: SynthConfig, progress: bool = True) -> dict[str, Any]:
-    """Write the dataset folder; returns the summary (also written to summary.json)."""
-    from tqdm import tqdm
+@dataclass(frozen=True)
+class _Rendered:
+    record: DialogueRecord
+    placed: list[Placed]
+    stereo: np.ndarray
+    source: str
 
-    cfg.check()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "audio").mkdir(exist_ok=True)
-    probe = out / ".write-test"
-    probe.write_text("")  # fail now, not after minutes of synthesis
-    probe.unlink()
-    scripts = _script_source(cfg)
-    aligner = WordAligner(use_whisper=cfg.alignment == "whisper")
-    agent_voice = make_voice(cfg.agent_voice)
-    user_voices = {name: make_voice(name) for name in cfg.user_voices}
-    stats = _Stats()
-    lines: list[str] = []
-    for i in tqdm(range(cfg.dialogues), desc="dialogues", unit="dlg", disable=not progress):
+
+class _DialogueMaker:
+    """Renders and writes dialogue ``i``: everything it draws comes from its own Generator,
+    so the same dialogue comes out in any process and in any order."""
+
+    def __init__(self, out: Path, cfg: SynthConfig) -> None:
+        self.out, self.cfg = out, cfg
+        self.aligner = WordAligner(use_whisper=cfg.alignment == "whisper")
+        self.agent_voice = make_voice(cfg.agent_voice)
+        self.user_voices = {name: make_voice(name) for name in cfg.user_voices}
+
+    def __call__(self, i: int, script: Script | None) -> _Rendered:
+        cfg = self.cfg
         rng = np.random.default_rng([cfg.seed, i])
-        script = next(scripts) if scripts is not None else next(template_scripts(rng))
+        if script is None:
+            script = next(template_scripts(rng))
         turns = script.turns[: cfg.max_turns] if cfg.max_turns else script.turns
         user_name = cfg.user_voices[int(rng.integers(len(cfg.user_voices)))]
-        render = Renderer(aligner, {"agent": agent_voice, "user": user_voices[user_name]})
+        render = Renderer(
+            self.aligner, {"agent": self.agent_voice, "user": self.user_voices[user_name]}
+        )
         placed = lay_out(turns, render, cfg.timing, rng, cfg.max_seconds)
         stereo = mix(placed, float(rng.uniform(*cfg.timing.tail_s)))
         turn_list, words = turns_and_words(placed)
@@ -130,9 +137,62 @@ def synth_dataset(out_dir: str | Path, cfg: SynthConfig, progress: bool = True) 
             voices={"agent": cfg.agent_voice, "user": user_name},
             split="heldout" if _is_heldout(i, cfg.heldout_fraction) else "train",
         )
-        write_dialogue_audio(out, record, stereo)
-        lines.append(manifest_line(record))
-        stats.add(record, placed, stereo, script.source)
+        write_dialogue_audio(self.out, record, stereo)
+        return _Rendered(record, placed, stereo, script.source)
+
+
+_maker: _DialogueMaker | None = None  # a worker process's own voices
+
+
+def _start_worker(out: Path, cfg: SynthConfig) -> None:
+    global _maker
+    _maker = _DialogueMaker(out, cfg)
+
+
+def _make_in_worker(job: tuple[int, Script | None]) -> _Rendered:
+    assert _maker is not None, "worker started without _start_worker"
+    return _maker(*job)
+
+
+def synth_dataset(
+    out_dir: str | Path, cfg: SynthConfig, progress: bool = True, workers: int = 1
+) -> dict[str, Any]:
+    """Write the dataset folder; returns the summary (also written to summary.json).
+
+    ``workers`` > 1 renders dialogues in that many processes (synthesis is one thread per
+    dialogue); the folder is the same as with one. Scripts from a file or the LLM are still
+    drawn here, in order."""
+    from tqdm import tqdm
+
+    cfg.check()
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "audio").mkdir(exist_ok=True)
+    probe = out / ".write-test"
+    probe.write_text("")  # fail now, not after minutes of synthesis
+    probe.unlink()
+    scripts = _script_source(cfg)
+    jobs = ((i, next(scripts) if scripts is not None else None) for i in range(cfg.dialogues))
+    stats = _Stats()
+    lines: list[str] = []
+    with contextlib.ExitStack() as stack:
+        if workers == 1:
+            maker = _DialogueMaker(out, cfg)
+            results: Iterator[_Rendered] = (maker(i, script) for i, script in jobs)
+        else:
+            # spawn: the parent may hold torch's or llama.cpp's threads, which fork would copy
+            pool = multiprocessing.get_context("spawn").Pool(
+                workers, initializer=_start_worker, initargs=(out, cfg)
+            )
+            stack.callback(pool.terminate)
+            results = pool.imap(_make_in_worker, jobs)  # in order
+        for done in tqdm(
+            results, total=cfg.dialogues, desc="dialogues", unit="dlg", disable=not progress
+        ):
+            lines.append(manifest_line(done.record))
+            stats.add(done.record, done.placed, done.stereo, done.source)
     (out / MANIFEST).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     summary = stats.summary(cfg)
     (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -194,7 +194,11 @@ class Recipe:
             user_voices=USER_VOICES,
             timing=TIMING,
         )
-        summary = synth_dataset(self.data_dir, cfg, progress=False)
+        import torch
+
+        # one process per core: synthesis runs one thread per dialogue
+        workers = max(1, torch.get_num_threads())
+        summary = synth_dataset(self.data_dir, cfg, progress=False, workers=workers)
         return {"hours": summary["hours"], "dialogues": summary["dialogues"]}
 
     def config(self, kind: str) -> TrainConfig:

@@ -103,10 +103,14 @@ def test_words_lie_inside_their_turns_and_feed_the_text_stream(
     assert summary["alignment"]["whisper"] >= 1  # Whisper timed most turns
 
 
-def test_same_seed_gives_identical_files(dataset: tuple[Path, dict], tmp_path: Path) -> None:
-    root, _ = dataset
+@pytest.mark.parametrize("workers", [1, 2])
+def test_same_seed_gives_identical_files(
+    dataset: tuple[Path, dict], tmp_path: Path, workers: int
+) -> None:
+    """Also with the dialogues rendered in 2 worker processes (the recipe's data stage)."""
+    root, summary = dataset
     again = tmp_path / "again"
-    synth_dataset(again, CFG, progress=False)
+    assert synth_dataset(again, CFG, progress=False, workers=workers) == summary
     assert (again / "manifest.jsonl").read_bytes() == (root / "manifest.jsonl").read_bytes()
     for rec in load_manifest(root):
         assert rec.audio_path(again).read_bytes() == rec.audio_path(root).read_bytes()
