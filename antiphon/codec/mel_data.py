@@ -64,14 +64,17 @@ def make_clip(
     return MelClip(name, split, torch.from_numpy(audio), mel, teacher, None, text)
 
 
-def turn_clips(dataset: Path, max_seconds: float = 6.0) -> list[tuple[str, str, np.ndarray, str]]:
-    """(name, split, 24 kHz mono audio, text) for each turn of each speaker."""
+def turn_clips(
+    dataset: Path, max_seconds: float = 6.0, dialogues: int | None = None
+) -> list[tuple[str, str, np.ndarray, str]]:
+    """(name, split, 24 kHz mono audio, text) for each turn of each speaker of the first
+    ``dialogues`` dialogues (None: all)."""
     import soundfile as sf
 
     from antiphon.data.manifest import load_manifest
 
     out: list[tuple[str, str, np.ndarray, str]] = []
-    for rec in load_manifest(dataset):
+    for rec in load_manifest(dataset)[:dialogues]:
         stereo, rate = sf.read(str(rec.audio_path(dataset)), dtype="float32", always_2d=True)
         for i, turn in enumerate(rec.turns):
             ch = 0 if turn.speaker == "agent" else 1
@@ -89,10 +92,12 @@ def build_cache(
     vocoder: Vocoder,
     teacher_clips: int | None = None,
     whisper_clips: int | None = None,
+    dialogues: int | None = None,
 ) -> list[MelClip]:
     """Compute (or read) the cache file ``out``. Every turn gets its target mel (cheap); the
     first ``teacher_clips`` training turns get the teacher's rendering and the first
-    ``whisper_clips`` the Whisper features (None: all); the rest carry empty tensors."""
+    ``whisper_clips`` the Whisper features (None: all); the rest carry empty tensors. Only
+    the first ``dialogues`` dialogues' turns (None: all)."""
     if out.is_file():
         return load_cache(out)
     teacher = None
@@ -102,7 +107,7 @@ def build_cache(
         teacher = WhisperEncoderTeacher()
     clips: list[MelClip] = []
     rendered = described = 0
-    for name, split, audio, text in turn_clips(dataset):
+    for name, split, audio, text in turn_clips(dataset, dialogues=dialogues):
         padded = pad_frames(audio)
         mel = target_mel(padded, vocoder.settings)
         clip = MelClip(name, split, torch.from_numpy(padded), mel, torch.zeros(0), None, text)
