@@ -47,7 +47,7 @@ from antiphon.codec.vocoder import load_vocoder
 @dataclass(frozen=True)
 class MelStagePlan:
     # the codec learns from the first 150 dialogues' turns; the data stage makes more for the
-    # LM (4x took its held-out text perplexity from 85 to 9, docs/training.md), while the
+    # LM (4x took its held-out text perplexity from 85 to 9-17, docs/training.md), while the
     # codec's steps are what is scarce and its features stage grows with every turn
     dialogues: int | None = 150
     teacher_clips: int = 160  # training turns the teacher renders (~0.5-0.8x real time)

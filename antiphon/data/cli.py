@@ -73,6 +73,7 @@ def _scripts(args: argparse.Namespace) -> int:
     import numpy as np
 
     from antiphon.data.scripts import ScriptError, llm_scripts, read_scripts, script_record
+    from antiphon.models import ModelNotFound
 
     out = Path(args.out)
     if out.suffix != ".jsonl":
@@ -82,17 +83,21 @@ def _scripts(args: argparse.Namespace) -> int:
     except ScriptError as exc:
         return _fail(f"{exc} (not appending to a file that does not read back)")
     seed = args.seed + have
-    scripts = llm_scripts(
-        np.random.default_rng([seed, 1 << 30]), LLM_MODELS[args.llm](), seed, threads=args.threads
-    )
-    with out.open("a", encoding="utf-8") as f:
-        for i in range(have, args.dialogues):
-            script = next(scripts)
-            f.write(json.dumps(script_record(script)) + "\n")
-            f.flush()  # an interrupted run keeps every finished dialogue
-            print(
-                f"[{i + 1}/{args.dialogues}] {script.source}: {len(script.turns)} turns", flush=True
-            )
+    try:
+        model = LLM_MODELS[args.llm]()
+        with out.open("a", encoding="utf-8") as f:
+            rng = np.random.default_rng([seed, 1 << 30])
+            scripts = llm_scripts(rng, model, seed, threads=args.threads)
+            for i in range(have, args.dialogues):
+                script = next(scripts)
+                f.write(json.dumps(script_record(script)) + "\n")
+                f.flush()  # an interrupted run keeps every finished dialogue
+                n = len(script.turns)
+                print(f"[{i + 1}/{args.dialogues}] {script.source}: {n} turns", flush=True)
+    except ModelNotFound as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"cannot write to {out}: {exc.strerror or exc}")
     return 0
 
 

@@ -74,7 +74,7 @@ class Scale:
 
 SCALES = {
     # 600 dialogues: with 150 the LM learnt its 135 by heart (train text words 99.8 % right,
-    # held-out 35 % and its held-out loss rising from step 650); with 600, held-out 76 %
+    # held-out 35 % and its held-out loss rising from step 650); with 600, held-out 73-76 %
     # (docs/training.md). The codec still learns from the first 150 (MelStagePlan.dialogues).
     "full": Scale(
         "full", 600, 0.1, "recipe-tiny-codec.toml", "recipe-tiny-lm.toml",

@@ -236,3 +236,6 @@ def test_scripts_command_writes_llm_dialogues_that_read_back_and_resumes(tmp_pat
     both = read_scripts(out)
     assert len(both) == 2 and both[0] == first[0] and both[1].turns != first[0].turns
     assert main(["data", "scripts", str(tmp_path / "x.txt"), "--llm", "smollm2"]) == 2
+    blocked = tmp_path / "dir.jsonl"
+    blocked.mkdir()  # a folder where the file should be: a clear error, no traceback
+    assert main(["data", "scripts", str(blocked), "--llm", "smollm2"]) == 2
