@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from antiphon.agent.toolcall import ToolCallRequest, render_tool_call, system_with_tools
+from antiphon.agent.toolcall import (
+    ToolCallRequest,
+    ToolListing,
+    render_tool_call,
+    system_with_tools,
+)
 from antiphon.session.commands import Tool
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -38,13 +43,15 @@ def render_chatml(
     tools: Sequence[Tool] = (),
     default_system: str = DEFAULT_SYSTEM["qwen"],
     add_generation_prompt: bool = True,
+    tool_listing: ToolListing = ToolListing.SIGNATURES,
 ) -> str:
     """ChatML as in Qwen2.5's template (SmolLM2 uses the same markup): tools go into the
-    system message, tool results into a user turn as ``<tool_response>`` blocks."""
+    system message (``ToolListing.JSON``: byte for byte as the template does), tool results
+    into a user turn as ``<tool_response>`` blocks."""
     out: list[str] = []
     msgs = list(messages)
     system = msgs.pop(0).content if msgs and msgs[0].role == "system" else default_system
-    out.append(f"{IM_START}system\n{system_with_tools(system, tools)}{IM_END}\n")
+    out.append(f"{IM_START}system\n{system_with_tools(system, tools, tool_listing)}{IM_END}\n")
     for i, m in enumerate(msgs):
         if m.role == "tool":
             if i == 0 or msgs[i - 1].role != "tool":

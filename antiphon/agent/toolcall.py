@@ -1,7 +1,9 @@
 """Qwen2.5-style function calling: the ``# Tools`` system section and a streaming parser.
 
-The prompt text follows Qwen2.5's own chat template (tokenizer_config.json) byte for byte,
-so the model sees the format it was fine-tuned on. The parser runs on the LLM's streamed
+The section's frame (header, the call format) follows Qwen2.5's own chat template
+(tokenizer_config.json) byte for byte, so the model sees the format it was fine-tuned on;
+the tools inside it are one-line signatures by default (agent/tool_signatures.py: half
+the prompt tokens, the same calls) or, as the template prints them, JSON. The parser runs on the LLM's streamed
 text and splits it into speakable text and ``<tool_call>{json}</tool_call>`` blocks; the
 markup never reaches the TTS, even when a tag is split across chunk boundaries.
 """
@@ -12,8 +14,10 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
+from antiphon.agent.tool_signatures import signature
 from antiphon.session.commands import Tool
 
 TOOL_CALL_OPEN = "<tool_call>"
@@ -22,6 +26,11 @@ TOOL_CALL_CLOSE = "</tool_call>"
 _TOOLS_HEADER = (
     "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
     "You are provided with function signatures within <tools></tools> XML tags:\n<tools>"
+)
+_SIGNATURES_HEADER = (
+    "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+    "You are provided with function signatures within <tools></tools> XML tags "
+    "(? marks an optional argument):\n<tools>"
 )
 _TOOLS_FOOTER = (
     "\n</tools>\n\nFor each function call, return a json object with function name and "
@@ -61,13 +70,24 @@ def tool_json(tool: Tool) -> str:
     return json.dumps({"type": "function", "function": body}, ensure_ascii=False)
 
 
-def tools_system_section(tools: Sequence[Tool]) -> str:
-    """The text Qwen2.5 appends (after a blank line) to the system message when tools exist."""
-    return _TOOLS_HEADER + "".join("\n" + tool_json(t) for t in tools) + _TOOLS_FOOTER
+class ToolListing(Enum):
+    SIGNATURES = "signatures"  # one line a tool (agent/tool_signatures.py): the default
+    JSON = "json"  # each tool's whole schema, exactly as Qwen2.5's template prints it
 
 
-def system_with_tools(system: str, tools: Sequence[Tool]) -> str:
-    return f"{system}\n\n{tools_system_section(tools)}" if tools else system
+def tools_system_section(
+    tools: Sequence[Tool], listing: ToolListing = ToolListing.SIGNATURES
+) -> str:
+    """The text appended (after a blank line) to the system message when tools exist."""
+    if listing is ToolListing.JSON:
+        return _TOOLS_HEADER + "".join("\n" + tool_json(t) for t in tools) + _TOOLS_FOOTER
+    return _SIGNATURES_HEADER + "".join("\n" + signature(t) for t in tools) + _TOOLS_FOOTER
+
+
+def system_with_tools(
+    system: str, tools: Sequence[Tool], listing: ToolListing = ToolListing.SIGNATURES
+) -> str:
+    return f"{system}\n\n{tools_system_section(tools, listing)}" if tools else system
 
 
 def render_tool_call(name: str, arguments_json: str) -> str:

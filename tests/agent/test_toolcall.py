@@ -12,6 +12,7 @@ from antiphon.agent.toolcall import (
     MalformedToolCall,
     ToolCallParser,
     ToolCallRequest,
+    ToolListing,
     split_stream,
     tools_system_section,
 )
@@ -99,8 +100,8 @@ def test_string_arguments_and_bare_json_response() -> None:
     assert spoken(plain) == "{not json at all} said the robot."
 
 
-def test_tools_section_matches_qwen_template_text() -> None:
-    section = tools_system_section(DemoTools().registry.schemas())
+def test_json_tools_section_matches_qwen_template_text() -> None:
+    section = tools_system_section(DemoTools().registry.schemas(), ToolListing.JSON)
     assert section.startswith(
         "# Tools\n\nYou may call one or more functions to assist with the user query."
     )

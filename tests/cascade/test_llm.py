@@ -13,7 +13,7 @@ pytest.importorskip("llama_cpp")
 
 from antiphon.agent.builtin_tools import DemoTools  # noqa: E402
 from antiphon.agent.persona import default_instructions  # noqa: E402
-from antiphon.agent.toolcall import ToolCallRequest  # noqa: E402
+from antiphon.agent.toolcall import ToolCallRequest, ToolListing  # noqa: E402
 from antiphon.cascade.llm import ChatLLM, Message, render_chatml  # noqa: E402
 from antiphon.models import qwen_gguf, smollm2_gguf  # noqa: E402
 
@@ -129,6 +129,7 @@ def test_rendering_matches_qwen_embedded_template(qwen: ChatLLM) -> None:
             Message("user", "Thanks!"),
         ],
         tools,
+        tool_listing=ToolListing.JSON,
     )
     hf_tools = [
         {
