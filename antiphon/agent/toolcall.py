@@ -27,11 +27,6 @@ _TOOLS_HEADER = (
     "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
     "You are provided with function signatures within <tools></tools> XML tags:\n<tools>"
 )
-_SIGNATURES_HEADER = (
-    "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-    "You are provided with function signatures within <tools></tools> XML tags "
-    "(? marks an optional argument):\n<tools>"
-)
 _TOOLS_FOOTER = (
     "\n</tools>\n\nFor each function call, return a json object with function name and "
     "arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n"
@@ -81,7 +76,7 @@ def tools_system_section(
     """The text appended (after a blank line) to the system message when tools exist."""
     if listing is ToolListing.JSON:
         return _TOOLS_HEADER + "".join("\n" + tool_json(t) for t in tools) + _TOOLS_FOOTER
-    return _SIGNATURES_HEADER + "".join("\n" + signature(t) for t in tools) + _TOOLS_FOOTER
+    return _TOOLS_HEADER + "".join("\n" + signature(t) for t in tools) + _TOOLS_FOOTER
 
 
 def system_with_tools(

@@ -27,10 +27,10 @@ LIGHTS = Tool(
 )
 
 
-def test_a_signature_names_required_and_optional_arguments_with_their_values() -> None:
+def test_a_signature_names_every_argument_with_its_values_then_the_required_ones() -> None:
     assert signature(LIGHTS) == (
         'control_lights(room: "living room"|"kitchen", state: "on"|"off", '
-        "brightness?: integer 0-100 (percent)): Switch or dim the lights."
+        "brightness: integer 0-100 (percent)): Switch or dim the lights. Required: room, state."
     )
 
 
@@ -48,6 +48,8 @@ def test_argument_types_of_every_shape() -> None:
 def test_tools_without_parameters_or_description() -> None:
     assert signature(Tool("ping", "", {})) == "ping()"
     assert signature(Tool("now", "The time.", {"type": "object"})) == "now(): The time."
+    needs = {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
+    assert signature(Tool("find", "", needs)) == "find(q: string) Required: q."
 
 
 def test_signatures_are_the_default_listing_and_shorter_than_the_schemas() -> None:
@@ -59,4 +61,4 @@ def test_signatures_are_the_default_listing_and_shorter_than_the_schemas() -> No
     # the template's frame around them stays: the model writes calls the way it was taught
     assert section.startswith("# Tools\n\nYou may call one or more functions")
     assert section.endswith('"arguments": <args-json-object>}\n</tool_call>')
-    assert len(section) < len(tools_system_section(tools, ToolListing.JSON)) * 0.6
+    assert len(section) < len(tools_system_section(tools, ToolListing.JSON)) * 0.7
