@@ -60,8 +60,14 @@ def signature(tool: Tool) -> str:
     arguments the user had given (a timer's label) — the schema's own ``required`` list
     is named instead, as the JSON listing has it."""
     parameters = tool.parameters if isinstance(tool.parameters, Mapping) else {}
-    properties = parameters.get("properties") or {}
-    required = set(parameters.get("required") or ())
+    properties = parameters.get("properties")
+    properties = properties if isinstance(properties, Mapping) else {}
+    required_list = parameters.get("required")
+    required = (
+        {r for r in required_list if isinstance(r, str)}
+        if isinstance(required_list, list)
+        else set()
+    )
     args = []
     for name, schema in properties.items():
         schema = schema if isinstance(schema, Mapping) else {}
@@ -70,7 +76,8 @@ def signature(tool: Tool) -> str:
             arg += f" ({_one_line(schema['description'])})"
         args.append(arg)
     line = f"{tool.name}({', '.join(args)})"
-    if tool.description.strip():
-        line += f": {_one_line(tool.description)}"
+    description = _one_line(tool.description or "")
+    if description:
+        line += f": {description}"
     named = [name for name in properties if name in required]
     return line + (f" Required: {', '.join(named)}." if named else "")

@@ -50,6 +50,10 @@ def test_tools_without_parameters_or_description() -> None:
     assert signature(Tool("now", "The time.", {"type": "object"})) == "now(): The time."
     needs = {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}
     assert signature(Tool("find", "", needs)) == "find(q: string) Required: q."
+    # a client's odd schema is listed as far as it can be, never an error
+    odd = {"type": "object", "properties": ["q"], "required": "q"}
+    assert signature(Tool("odd", " ", odd)) == "odd()"
+    assert signature(Tool("str", "", {"properties": {"q": "text"}})) == "str(q: {})"
 
 
 def test_signatures_are_the_default_listing_and_shorter_than_the_schemas() -> None:
