@@ -3,9 +3,10 @@
 The section's frame (header, the call format) follows Qwen2.5's own chat template
 (tokenizer_config.json) byte for byte, so the model sees the format it was fine-tuned on;
 the tools inside it are one-line signatures by default (agent/tool_signatures.py: half
-the prompt tokens, the same calls) or, as the template prints them, JSON. The parser runs on the LLM's streamed
-text and splits it into speakable text and ``<tool_call>{json}</tool_call>`` blocks; the
-markup never reaches the TTS, even when a tag is split across chunk boundaries.
+the prompt tokens, the calls scored alike) or, as the template prints them, JSON. The
+parser runs on the LLM's streamed text and splits it into speakable text and
+``<tool_call>{json}</tool_call>`` blocks; the markup never reaches the TTS, even when a
+tag is split across chunk boundaries.
 """
 
 from __future__ import annotations
