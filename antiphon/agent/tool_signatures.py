@@ -3,8 +3,8 @@
 Qwen2.5's template prints each tool as its whole JSON schema (``tool | tojson``): with
 the spoken persona and `antiphon bench quality`'s 8 tools the reply's prompt is 874 tokens,
 449 as signatures. On 2 cores a prompt token costs ~10 ms, and a session that declares a
-new tool set pays for all of them before its first answer: 10.4 s -> 3.1-4.2 s voice to
-voice through the server (2026-12-07, docs/bench-quality.md). The call itself is sampled
+new tool set pays for all of them before its first answer: 8.3-10.4 s -> 3.1-4.2 s voice
+to voice through the server (2026-12-07, three runs, docs/bench-quality.md). The call itself is sampled
 under a grammar built from the full schemas (agent/tool_grammar.py), so the listing only
 has to say what each tool does and what its arguments mean. In text (Qwen2.5-Coder-1.5B,
 temperature 0, 64 tool requests, 64 remarks, 120 questions over both halves) the calls,
