@@ -75,9 +75,8 @@ def tools_system_section(
     tools: Sequence[Tool], listing: ToolListing = ToolListing.SIGNATURES
 ) -> str:
     """The text appended (after a blank line) to the system message when tools exist."""
-    if listing is ToolListing.JSON:
-        return _TOOLS_HEADER + "".join("\n" + tool_json(t) for t in tools) + _TOOLS_FOOTER
-    return _TOOLS_HEADER + "".join("\n" + signature(t) for t in tools) + _TOOLS_FOOTER
+    line = tool_json if listing is ToolListing.JSON else signature
+    return _TOOLS_HEADER + "".join("\n" + line(t) for t in tools) + _TOOLS_FOOTER
 
 
 def system_with_tools(
