@@ -58,7 +58,8 @@ def test_in_process_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert [r["kind"] for r in backend["rows"]] == ["general", "tools", "plain"]
     assert [r["voice"] for r in backend["rows"]] == ["flite:slt", "festival:slt_hts", "flite:slt"]
     _check_figures(backend)
-    assert rep["human_asr"]["all human"]["clips"] > 0
+    assert backend["human_asr"]["all human"]["clips"] == 1  # --limit 1
+    assert backend["summary"]["wer_human"] == backend["human_asr"]["all human"]["wer"]
     md = (out / "report.md").read_text()
     assert "answer accuracy (general)" in md and "ASR on human recordings" in md
     assert "<table>" in (out / "report.html").read_text()
@@ -89,6 +90,10 @@ def test_realtime_url_run(small_server: str, tmp_path: Path) -> None:
     ((name, backend),) = rep["backends"].items()
     assert name == small_server + "?x_antiphon=1" and len(backend["rows"]) == 2
     _check_figures(backend)
+    # the human recording went through the server's own recognizer (manual commit)
+    assert backend["human_asr"]["all human"]["clips"] == 1
+    assert backend["summary"]["wer_human"] < 1.0  # the words came back, not an empty transcript
+    assert {t["figure"] for t in backend["targets"]} >= {"wer_human"}
 
 
 def test_bad_arguments_are_clear(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

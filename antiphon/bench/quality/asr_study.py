@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ CONFIGS = {
         AsrConfig("tiny.en", "tiny.en"),
         AsrConfig("tiny.en-beam5", "tiny.en", beam_size=5),
         AsrConfig("base", "base"),
+        AsrConfig("base-beam2", "base", beam_size=2),
+        AsrConfig("base-beam3", "base", beam_size=3),
         AsrConfig("base-beam5", "base", beam_size=5),
         AsrConfig("base-30s", "base", short_window=False),
         AsrConfig("base-once", "base", redecode=False),
@@ -183,11 +185,15 @@ def human_wer(
 ) -> dict[str, dict[str, Any]]:
     """WER per human source with a loaded recognizer (the in-process stack's final decode);
     ``only``: these recording ids."""
+    recs = [r for r in human.recordings(split) if only is None or r.id in only]
+    return human_wer_of([(rec, transcribe(rec.audio())) for rec in recs])
+
+
+def human_wer_of(heard: Sequence[tuple[human.Recording, str]]) -> dict[str, dict[str, Any]]:
+    """WER per human source (and "all human") of recordings and what was heard of them."""
     rows: dict[str, list[tuple[int, int]]] = {}
-    for rec in human.recordings(split):
-        if only is not None and rec.id not in only:
-            continue
-        edits, n = word_errors(rec.text, transcribe(rec.audio()))
+    for rec, text in heard:
+        edits, n = word_errors(rec.text, text)
         rows.setdefault(rec.source, []).append((edits, n))
         rows.setdefault("all human", []).append((edits, n))
     return {

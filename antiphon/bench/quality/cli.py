@@ -4,6 +4,7 @@ heard, through the pipeline users get (in process, or any Realtime server with -
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime
 import functools
 import gc
@@ -49,7 +50,9 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
         "(default: all English kinds, or zh with --language zh)",
     )
     p.add_argument("--split", choices=list(data.SPLITS), default="test")
-    p.add_argument("--limit", type=int, help="at most this many items per kind")
+    p.add_argument(
+        "--limit", type=int, help="at most this many items per kind (and human recordings)"
+    )
     p.add_argument("--voices", help="comma-separated user voices (default: all of the language)")
     p.add_argument("--recognizer", help="in-process ASR (see cascade/asr.py RECOGNIZERS)")
     p.add_argument(
@@ -57,6 +60,11 @@ def register(bench_subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="out/bench-quality", help="report folder")
     p.add_argument("--html", action="store_true", help="also write a self-contained page")
+    p.add_argument(
+        "--no-human",
+        action="store_true",
+        help="skip the human recordings' WER (through each server or the in-process recognizer)",
+    )
     p.add_argument(
         "--asr-study",
         metavar="CONFIGS",
@@ -127,8 +135,11 @@ def main(args: argparse.Namespace) -> int:
         spoken = bench.prepare(items, chosen, _progress)
         tools = data.tool_set()
         by_backend: dict[str, list[dict[str, Any]]] = {}
-        human_asr = None
+        # WER on the human recordings per backend: their speech through the same recognizer
+        human_asr: dict[str, dict[str, Any]] = {}
+        recordings = human.recordings(args.split, args.limit) if args.language == "en" else []
         if args.url:
+            from antiphon.bench.quality import remote_asr
             from antiphon.bench.quality.links import QualityRealtimeLink
 
             key = args.api_key or os.environ.get("OPENAI_API_KEY")
@@ -142,16 +153,26 @@ def main(args: argparse.Namespace) -> int:
                     _progress,
                     args.wait,
                 )
+                if recordings and not args.no_human:
+                    _progress(f"{len(recordings)} human recordings through {url}")
+                    heard = asyncio.run(remote_asr.transcripts(url, key, recordings, _progress))
+                    human_asr[url] = asr_study.human_wer_of(
+                        list(zip(recordings, heard, strict=True))
+                    )
         else:
+            shared: dict[str, Any] | None = None
             for name in dict.fromkeys(n.strip() for n in args.llm.split(",")):
                 stack, factory = _cascade(name, args)
                 label = f"{name} (asr {stack.asr.recognizer})"
                 by_backend[label] = bench.run_backend(
                     label, factory, spoken, tools, _progress, args.wait
                 )
-                if human_asr is None and args.language == "en":
-                    _progress("human recordings through the same recognizer")
-                    human_asr = asr_study.human_wer(stack.transcribe, args.split)
+                if recordings and not args.no_human:
+                    if shared is None:  # the recognizer does not change with --llm
+                        _progress("human recordings through the same recognizer")
+                        pairs = [(r, stack.transcribe(r.audio())) for r in recordings]
+                        shared = asr_study.human_wer_of(pairs)
+                    human_asr[label] = shared
                 del stack, factory
                 gc.collect()  # the next model needs the memory
         meta = {

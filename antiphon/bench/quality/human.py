@@ -13,6 +13,7 @@ Each recording has a fixed tune/test split (a seeded shuffle per source)."""
 from __future__ import annotations
 
 import gzip
+import itertools
 import os
 import random
 import re
@@ -119,8 +120,20 @@ def _arctic() -> list[tuple[str, str, Path, str]]:
     return out
 
 
-def recordings(split: str = "test") -> list[Recording]:
-    """The human recordings found on this machine, in the split ("tune", "test", "all")."""
+def recordings(split: str = "test", limit: int | None = None) -> list[Recording]:
+    """The human recordings found on this machine, in the split ("tune", "test", "all");
+    ``limit``: at most that many, taken from the sources in turn."""
+    found = _split(split)
+    if limit is None or limit >= len(found):
+        return found
+    by_source: dict[str, list[Recording]] = {}
+    for rec in found:
+        by_source.setdefault(rec.source, []).append(rec)
+    turns = itertools.zip_longest(*by_source.values())
+    return [rec for turn in turns for rec in turn if rec is not None][:limit]
+
+
+def _split(split: str) -> list[Recording]:
     out: list[Recording] = []
     for found in (_pocketsphinx(), _asterisk(), _arctic()):
         order = list(range(len(found)))

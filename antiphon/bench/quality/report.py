@@ -18,6 +18,7 @@ TARGETS = [
     ("tool_right_rate", ">=", 0.90),
     ("false_call_rate_plain", "<=", 0.02),
     ("wer_synthetic", "<=", 0.08),
+    ("wer_human", "<=", 0.15),
     ("v2v_p50_ms", "<=", 800.0),
     ("v2v_p90_ms", "<=", 1200.0),
 ]
@@ -41,6 +42,7 @@ LABELS = {
     "false_call_rate_plain": "false tool calls, plain utterances",
     "false_call_rate_general": "tool calls on general questions",
     "wer_synthetic": "ASR WER, synthetic voices",
+    "wer_human": "ASR WER, human recordings",
     "v2v_p50_ms": "voice-to-voice p50 (ms)",
     "v2v_p90_ms": "voice-to-voice p90 (ms)",
     "no_reply": "items without a reply",
@@ -117,20 +119,26 @@ def targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def build(meta: dict[str, Any], by_backend: dict[str, list[Row]], human: dict | None) -> dict:
-    return {
-        **meta,
-        "backends": {
-            name: {
-                "summary": summarize(rows),
-                "targets": targets(summarize(rows)),
-                "per_voice": per_voice(rows),
-                "rows": rows,
-            }
-            for name, rows in by_backend.items()
-        },
-        "human_asr": human,
-    }
+def build(
+    meta: dict[str, Any],
+    by_backend: dict[str, list[Row]],
+    human: dict[str, dict[str, Any]] | None = None,
+) -> dict:
+    """``human``: per backend, the human recordings' WER per source ("all human" too)."""
+    backends = {}
+    for name, rows in by_backend.items():
+        summary = summarize(rows)
+        per_source = (human or {}).get(name)
+        if per_source and "all human" in per_source:
+            summary["wer_human"] = per_source["all human"]["wer"]
+        backends[name] = {
+            "summary": summary,
+            "targets": targets(summary),
+            "per_voice": per_voice(rows),
+            "human_asr": per_source,
+            "rows": rows,
+        }
+    return {**meta, "backends": backends}
 
 
 def _fmt(v: Any, key: str = "") -> str:
@@ -187,11 +195,18 @@ def markdown(rep: dict[str, Any]) -> str:
                     f"said “{r['said'][:120]}”" + (f" calls: {calls}" if calls else "")
                 )
             lines += ["", "</details>"]
-    if rep.get("human_asr"):
-        lines += ["", "## ASR on human recordings (final decode, this run's recognizer)", ""]
-        lines += ["| source | clips | WER |", "|---|---:|---:|"]
-        for src, s in rep["human_asr"].items():
-            lines.append(f"| {src} | {s['clips']} | {_fmt(s['wer'])} |")
+    heard = {n: rep["backends"][n].get("human_asr") or {} for n in names}
+    sources = list(dict.fromkeys(src for per in heard.values() for src in per))
+    if sources:
+        lines += ["", "## ASR on human recordings (each backend's final decode)", ""]
+        lines += [
+            "| source | clips | " + " | ".join(names) + " |",
+            "|---|---:|" + "---:|" * len(names),
+        ]
+        for src in sources:
+            clips = next(per[src]["clips"] for per in heard.values() if src in per)
+            cells = [_fmt(heard[n][src]["wer"]) if src in heard[n] else "–" for n in names]
+            lines.append(f"| {src} | {clips} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,114 @@
+"""The human recordings' transcripts from a Realtime server (`bench quality --url`), so the
+human-voice WER target is measured through the server as the synthetic voices are.
+
+One connection with server turn detection off: each recording is appended at real-time
+pace (servers refuse audio far ahead of real time), committed, and its
+``conversation.item.input_audio_transcription.completed`` awaited. A manual commit with
+no ``response.create`` makes no response (the Realtime API's rule), so only the final
+decode runs, on exactly the recording's audio."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from antiphon.audio.io import float_to_pcm16, resample
+from antiphon.bench.duplex.link import LinkError
+from antiphon.bench.duplex.link_realtime import WIRE_RATE, connect
+from antiphon.bench.quality.human import RATE, Recording
+
+CHUNK_S = 0.1
+LEAD_S = 0.5  # sent ahead of real time; servers allow more (antiphon: 2 s)
+TRANSCRIPT_TIMEOUT_S = 60.0
+
+
+async def _events(ws: Any, inbox: asyncio.Queue[dict[str, Any]]) -> None:
+    import websockets
+
+    try:
+        async for raw in ws:
+            await inbox.put(json.loads(raw))
+    except websockets.ConnectionClosed as exc:
+        await inbox.put({"type": "x.closed", "code": exc.code})
+
+
+async def _await_transcript(inbox: asyncio.Queue[dict[str, Any]], url: str) -> str:
+    """The transcript of the item the last commit created (errors raise LinkError)."""
+    item_id: str | None = None
+    deadline = time.monotonic() + TRANSCRIPT_TIMEOUT_S
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LinkError(f"{url} sent no transcript within {TRANSCRIPT_TIMEOUT_S:.0f} s")
+        ev = await asyncio.wait_for(inbox.get(), left)
+        kind = ev.get("type", "")
+        if kind == "input_audio_buffer.committed":
+            item_id = str(ev.get("item_id", ""))
+        elif kind == "conversation.item.input_audio_transcription.completed":
+            if item_id is None or ev.get("item_id") == item_id:
+                return str(ev.get("transcript", ""))
+        elif kind == "conversation.item.input_audio_transcription.failed":
+            raise LinkError(f"{url} could not transcribe a recording: {ev.get('error')}")
+        elif kind == "error":
+            err = ev.get("error", {})
+            raise LinkError(f"{url} refused a recording: {err.get('code')}: {err.get('message')}")
+        elif kind == "x.closed":
+            raise LinkError(f"{url} closed the connection ({ev.get('code')})")
+
+
+async def _send_paced(ws: Any, audio: np.ndarray) -> None:
+    pcm = resample(audio, RATE, WIRE_RATE)
+    step = int(CHUNK_S * WIRE_RATE)
+    t0 = time.monotonic()
+    for i in range(0, len(pcm), step):
+        ahead = i / WIRE_RATE - (time.monotonic() - t0)
+        if ahead > LEAD_S:
+            await asyncio.sleep(ahead - LEAD_S)
+        b64 = base64.b64encode(float_to_pcm16(pcm[i : i + step])).decode()
+        await ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": b64}))
+
+
+async def transcripts(
+    url: str,
+    api_key: str | None,
+    recordings: Sequence[Recording],
+    progress: Callable[[str], None] = lambda _m: None,
+) -> list[str]:
+    """The server's transcript of each recording, in order."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    ws = await connect(url, headers)
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    reader = asyncio.create_task(_events(ws, inbox), name="remote-asr-reader")
+    session = {
+        "type": "realtime",
+        "audio": {
+            "input": {
+                "format": {"type": "audio/pcm", "rate": WIRE_RATE},
+                "transcription": {"model": "whisper-1"},
+                "turn_detection": None,
+            }
+        },
+    }
+    out: list[str] = []
+    try:
+        await ws.send(json.dumps({"type": "session.update", "session": session}))
+        for n, rec in enumerate(recordings, 1):
+            await _send_paced(ws, rec.audio())
+            await ws.send(json.dumps({"type": "input_audio_buffer.commit"}))
+            out.append(await _await_transcript(inbox, url))
+            if n % 10 == 0:
+                progress(f"human recordings through {url}: {n}/{len(recordings)}")
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+        with contextlib.suppress(Exception):
+            await ws.close()
+    return out
