@@ -298,7 +298,12 @@ class BatchEngine:
         able = [j for j in order if j.pending[: -1 if j.want_logits and not j.ready() else None]]
         order = [able[i] for i in schedule([j.lead() for j in able], self.protect_playing)]
         batch: list[tuple[Job, list[int], bool]] = []
-        room, budget = self.capacity, self.prefill_chunk
+        # prompts go in bounded chunks only while a reply decodes (its listener waits on
+        # every step); with none decoding, a step takes as much prompt as fits: a fresh
+        # engine evaluated bench quality's 8-tool system and judge prompts in 8.1 s and 4
+        # steps instead of 9.1 s and 13 (2 cores, 2026-12-07)
+        decoding = any(j.started for j in self._active)
+        room, budget = self.capacity, self.prefill_chunk if decoding else self.capacity
         for job in order:
             limit = min(room, len(job.pending) if job.started else budget)
             take = job.pending[:limit]

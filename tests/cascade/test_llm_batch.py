@@ -159,3 +159,32 @@ def test_matches_the_single_context_model(engine: BatchedChatLLM) -> None:
         # how its tokens were batched (n_batch 32 vs 256, after another question or fresh;
         # tests/cascade/bench_batching_spread.py, 2026-12-07), and the engine batches its own way
         assert abs(mine[0] - theirs) < 0.03 and abs(mine[1] - theirs) < 0.03, (mine, theirs)
+
+
+def test_a_prompt_goes_in_one_step_unless_a_reply_decodes(engine: BatchedChatLLM) -> None:
+    """A new system prompt is evaluated in as few steps as the batch allows while nothing
+    decodes, and in bounded chunks while a reply decodes (its listener waits on each step)."""
+    from antiphon.cascade.llm_batch import Probe
+    from antiphon.cascade.llm_slots import CHAT
+
+    eng = engine.engine
+    words = engine.tokenize(" ".join(f"word{i}" for i in range(400)))[:300]
+    before = eng.steps
+    probe = Probe(words, CHAT, keep=False)
+    eng.submit(probe)
+    probe.wait()
+    assert eng.steps - before == -(-len(words) // eng.capacity)  # 300 tokens: 2 steps of 256
+
+    # a reply that has started and waits for its consumer (who reads nothing yet)
+    pieces = engine.stream(
+        [SYSTEM, Message("user", "Count from one to fifty.")], temperature=0.0, max_tokens=60
+    )
+    first = next(pieces)
+    assert first
+    other = engine.tokenize(" ".join(f"other{i}" for i in range(400)))[:300]
+    before = eng.steps
+    probe = Probe(other, CHAT, keep=False)
+    eng.submit(probe)
+    probe.wait()
+    assert eng.steps - before >= -(-len(other) // eng.prefill_chunk)  # 64-token chunks
+    pieces.close()
