@@ -137,6 +137,7 @@ def main(args: argparse.Namespace) -> int:
         by_backend: dict[str, list[dict[str, Any]]] = {}
         # WER on the human recordings per backend: their speech through the same recognizer
         human_asr: dict[str, dict[str, Any]] = {}
+        human_errors: dict[str, str] = {}
         recordings = human.recordings(args.split, args.limit) if args.language == "en" else []
         if args.url:
             from antiphon.bench.quality import remote_asr
@@ -155,7 +156,12 @@ def main(args: argparse.Namespace) -> int:
                 )
                 if recordings and not args.no_human:
                     _progress(f"{len(recordings)} human recordings through {url}")
-                    heard = asyncio.run(remote_asr.transcripts(url, key, recordings, _progress))
+                    try:
+                        heard = asyncio.run(remote_asr.transcripts(url, key, recordings, _progress))
+                    except LinkError as exc:  # the run's other figures are still reported
+                        _progress(f"no human-recording WER for {url}: {exc}")
+                        human_errors[url] = str(exc)
+                        continue
                     human_asr[url] = asr_study.human_wer_of(
                         list(zip(recordings, heard, strict=True))
                     )
@@ -185,6 +191,8 @@ def main(args: argparse.Namespace) -> int:
             "machine": f"{os.cpu_count()} CPUs",
         }
         rep = report.build(meta, by_backend, human_asr)
+        if human_errors:
+            rep["human_errors"] = human_errors
         if human.missing_sources():
             rep["human_missing"] = human.missing_sources()
         report.save(rep, out, args.html)

@@ -63,15 +63,34 @@ async def _await_transcript(inbox: asyncio.Queue[dict[str, Any]], url: str) -> s
             raise LinkError(f"{url} closed the connection ({ev.get('code')})")
 
 
-async def _send_paced(ws: Any, audio: np.ndarray) -> None:
+class Pacer:
+    """The connection's audio timeline as a server paces it: audio continues where the
+    last append ended, or now if that is past. A server keeps that timeline across
+    commits, so pacing each recording from its own start would gain the lead it keeps
+    while its transcript is awaited, recording after recording (antiphon refused the
+    tenth or so at 2 s ahead)."""
+
+    def __init__(self, lead_s: float = LEAD_S) -> None:
+        self.lead_s = lead_s
+        self.end: float | None = None  # monotonic time where the sent audio ends
+
+    def wait_s(self, seconds: float, now: float) -> float:
+        """How long to wait before sending ``seconds`` more audio (then counted as sent)."""
+        start = now if self.end is None else max(self.end, now)
+        wait = max(0.0, start + seconds - now - self.lead_s)
+        self.end = start + seconds
+        return wait
+
+
+async def _send_paced(ws: Any, audio: np.ndarray, pacer: Pacer) -> None:
     pcm = resample(audio, RATE, WIRE_RATE)
     step = int(CHUNK_S * WIRE_RATE)
-    t0 = time.monotonic()
     for i in range(0, len(pcm), step):
-        ahead = i / WIRE_RATE - (time.monotonic() - t0)
-        if ahead > LEAD_S:
-            await asyncio.sleep(ahead - LEAD_S)
-        b64 = base64.b64encode(float_to_pcm16(pcm[i : i + step])).decode()
+        chunk = pcm[i : i + step]
+        wait = pacer.wait_s(len(chunk) / WIRE_RATE, time.monotonic())
+        if wait > 0:
+            await asyncio.sleep(wait)
+        b64 = base64.b64encode(float_to_pcm16(chunk)).decode()
         await ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": b64}))
 
 
@@ -97,10 +116,11 @@ async def transcripts(
         },
     }
     out: list[str] = []
+    pacer = Pacer()
     try:
         await ws.send(json.dumps({"type": "session.update", "session": session}))
         for n, rec in enumerate(recordings, 1):
-            await _send_paced(ws, rec.audio())
+            await _send_paced(ws, rec.audio(), pacer)
             await ws.send(json.dumps({"type": "input_audio_buffer.commit"}))
             out.append(await _await_transcript(inbox, url))
             if n % 10 == 0:

@@ -207,6 +207,8 @@ def markdown(rep: dict[str, Any]) -> str:
             clips = next(per[src]["clips"] for per in heard.values() if src in per)
             cells = [_fmt(heard[n][src]["wer"]) if src in heard[n] else "–" for n in names]
             lines.append(f"| {src} | {clips} | " + " | ".join(cells) + " |")
+    for name, error in rep.get("human_errors", {}).items():
+        lines += ["", f"No human-recording WER for {name}: {error}"]
     return "\n".join(lines) + "\n"
 
 
