@@ -33,7 +33,8 @@ from antiphon.cascade.llm_grammars import ModeGrammars
 from antiphon.cascade.llm_modes import (
     CancelCheck,
     Mode,
-    ban_token,
+    SpeechBans,
+    ban_tokens,
     callable_tools,
     common_prefix_length,
     first_mode,
@@ -117,6 +118,11 @@ class ChatLLM(ModelVerdicts):
         open_ids = self.tokenize(TOOL_CALL_OPEN)
         self._tool_open_id = open_ids[0] if len(open_ids) == 1 else -1  # Qwen: one added token
         self._grammars = ModeGrammars()
+        self._bans = self._thread.submit(
+            lambda: SpeechBans(
+                lambda i: self._llm.detokenize([i]), self._llm.n_vocab(), self._tool_open_id
+            )
+        ).result()
         self._lock = threading.Lock()
         self._judge: SideContext | None = None  # the tool judge's context, made on first use
         self.judge_ctx = 2048
@@ -368,9 +374,9 @@ class ChatLLM(ModelVerdicts):
     ) -> Generator[int, None, None]:
         """Tokens sampled in ``mode``. Only CALL runs a grammar over the whole vocabulary on
         every token (llama.cpp's grammar sampler): a call is ~20-40 tokens, and a spoken
-        answer pays nothing for it. TEXT after ``tool_choice="none"`` bans the token that
-        opens a call instead."""
-        ban = self._tool_open_id if mode in (Mode.FIRST_TEXT, Mode.TEXT) else -1
+        answer pays nothing for it. Speech modes ban markup instead (SpeechBans): in TEXT,
+        after ``tool_choice="none"`` or the judge's "no tool", the token that opens a call too."""
+        ban = self._bans.for_mode(mode)
         return self._llm.generate(
             tokens,
             reset=False,
@@ -380,7 +386,7 @@ class ChatLLM(ModelVerdicts):
             min_p=0.05,
             repeat_penalty=1.05,
             grammar=self._grammar(mode, tools),
-            logits_processor=ban_token(ban) if ban >= 0 else None,
+            logits_processor=ban_tokens(ban) if ban else None,
         )
 
     def _grammar(self, mode: Mode, tools: Sequence[Tool]) -> object | None:

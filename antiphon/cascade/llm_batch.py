@@ -103,9 +103,8 @@ class Reply(Job):
     def _use(self, mode: Mode) -> None:
         self.mode = mode
         o = self.owner
-        ban = o._tool_open_id if mode in (Mode.FIRST_TEXT, Mode.TEXT) else -1
         self.sampler = make_sampler(
-            o._llm, self.temperature, o._grammar(mode, self.tools), ban, o.seed
+            o._llm, self.temperature, o._grammar(mode, self.tools), o._bans.for_mode(mode), o.seed
         )
 
     def _end(self, tail: Feed) -> Feed:

@@ -88,19 +88,19 @@ def make_sampler(
     llm: Any,
     temperature: float,
     grammar: Any | None,
-    ban: int,
+    ban: Sequence[int],
     seed: int,
 ) -> Any:
     """The chain ChatLLM's ``Llama.generate`` builds (llama_cpp.Llama._init_sampler), with
-    ChatLLM's settings: the banned token (a logit bias instead of a Python logits
+    ChatLLM's settings: the banned tokens (a logit bias instead of a Python logits
     processor), repeat penalty 1.05 over the last 64 sampled tokens, the grammar, then
     greedy at temperature 0 or top-k 40 / top-p 0.9 / min-p 0.05 / temperature. The chain
     sees only the tokens it sampled (``sample`` accepts them), as a fresh ``generate``."""
     from llama_cpp import _internals as internals
 
     sampler = internals.LlamaSampler()
-    if ban >= 0:
-        sampler.add_logit_bias(llm.n_vocab(), {ban: -float("inf")})
+    if ban:
+        sampler.add_logit_bias(llm.n_vocab(), dict.fromkeys(ban, -float("inf")))
     sampler.add_penalties(
         n_vocab=llm.n_vocab(),
         penalty_last_n=llm.last_n_tokens_size,

@@ -14,7 +14,9 @@ pytest.importorskip("llama_cpp")
 from antiphon.agent.persona import default_instructions, with_tool_guidance  # noqa: E402
 from antiphon.agent.tool_grammar import tool_call_grammar  # noqa: E402
 from antiphon.agent.toolcall import ToolCallParser  # noqa: E402
+from antiphon.bench.quality.data import tool_set  # noqa: E402
 from antiphon.cascade.llm import ChatLLM, Message  # noqa: E402
+from antiphon.cascade.llm_modes import Mode, SpeechBans  # noqa: E402
 from antiphon.models import DEFAULT_LLM, LLM_MODELS  # noqa: E402
 from antiphon.session.commands import ForcedTool, Tool  # noqa: E402
 
@@ -123,3 +125,32 @@ def test_grammar_text_names_only_declared_tools_and_rejects_bad_schemas() -> Non
     bad = Tool("odd", "", {"type": "object", "properties": {"x": {"$ref": "#/nowhere"}}})
     with pytest.raises(ValueError, match="'odd'"):
         tool_call_grammar([bad])
+
+
+@pytest.mark.parametrize("choice", ["auto", "none"])
+def test_speech_carries_no_markup_when_a_call_is_ruled_out(llm: ChatLLM, choice: str) -> None:
+    """The judge (or tool_choice none) rules a call out, and the model would write it as
+    text anyway: "Sure, I can help with that. <tools></tools>{"name": ...}" (seen through
+    the server, 2026-12-07). Speech modes cannot sample "<" or "{" (llm_modes.SpeechBans)."""
+    # bench quality's tools, and the server's sampling (temperature 0.2, the model's seed):
+    # greedy decoding does not take the " <" after "Sure, I can help with that."
+    tools = [Tool(t["name"], t["description"], t["parameters"]) for t in tool_set().tools]
+    text = "I forgot my shopping list at home yesterday"
+    reply = llm.complete(
+        [SYSTEM, Message("user", text)], tools, tool_choice=choice,  # type: ignore[arg-type]
+        max_tokens=60, temperature=0.2,
+    )  # fmt: skip
+    assert reply.strip() and "<" not in reply and "{" not in reply, reply
+    if choice == "auto":
+        assert llm.last_tool_probability is not None
+        assert llm.last_tool_probability < llm.tool_threshold  # (else this tests nothing)
+
+
+def test_speech_bans_by_mode() -> None:
+    """Markup and JSON tokens are banned in speech; FREE keeps the token that opens a call;
+    special tokens (no text) never are."""
+    vocab = [b"Hello", b" <", b'{"', b"<tool_call>", b"", b" world", b"}<"]
+    bans = SpeechBans(lambda i: vocab[i], len(vocab), call_open=3)
+    assert bans.for_mode(Mode.TEXT) == bans.for_mode(Mode.FIRST_TEXT) == [1, 2, 3, 6]
+    assert bans.for_mode(Mode.FREE) == [1, 6]
+    assert bans.for_mode(Mode.CALL) == []
