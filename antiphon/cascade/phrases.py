@@ -8,6 +8,7 @@ not read (markdown, code blocks, emoji, URLs) is removed here.
 
 from __future__ import annotations
 
+import enum
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -109,6 +110,23 @@ def word_units(text: str) -> float:
         re.sub(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]", " ", text).split()
     )
     return latin + cjk / 2
+
+
+class PhraseEnd(enum.Enum):
+    """Where the chunker cut a phrase: the pause that naturally follows it differs."""
+
+    SENTENCE = "sentence"  # a final mark: a full stop's pause
+    CLAUSE = "clause"  # a comma, colon or semicolon: a short pause
+    WORD = "word"  # a word cut (the first words, a reply running dry): no pause
+
+
+def phrase_end(phrase: str) -> PhraseEnd:
+    text = phrase.rstrip().rstrip(_CLOSERS)
+    if text and text[-1] in _ASCII_SENTENCE_END + _CJK_SENTENCE_END:
+        return PhraseEnd.SENTENCE
+    if text and text[-1] in _ASCII_CLAUSE + _CJK_CLAUSE:
+        return PhraseEnd.CLAUSE
+    return PhraseEnd.WORD
 
 
 class PhraseChunker:

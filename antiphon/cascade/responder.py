@@ -15,12 +15,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from antiphon.agent.persona import with_tool_guidance
 from antiphon.agent.toolcall import MalformedToolCall, ParsedPiece, ToolCallParser, ToolCallRequest
 from antiphon.audio.io import resample
+from antiphon.audio.silence import trim_edges
 from antiphon.cascade.conversation import Conversation, Message
 from antiphon.cascade.llm_engine import HUNGRY_S
-from antiphon.cascade.phrases import PhraseChunker
+from antiphon.cascade.phrases import PhraseChunker, PhraseEnd, phrase_end
 from antiphon.cascade.response import ResponseHandle
 from antiphon.cascade.services import CascadeServices
 from antiphon.cascade.stack import SessionTools
@@ -35,10 +38,25 @@ from antiphon.session.events import (
     ToolResultSpoken,
 )
 
+# silence kept before a phrase's speech, and after it by where the phrase ends (a sentence
+# keeps what the synthesizer made)
+PHRASE_LEAD_MS = 10.0
+PHRASE_TAIL_MS = {PhraseEnd.WORD: 40.0, PhraseEnd.CLAUSE: 120.0}
 # a later phrase is cut at the next whole word once less than this much of the response's
 # audio is left to play: time for its synthesis (~0.1 s for a few words on one thread)
 # before the listener would hear a gap
 DRY_LEAD_S = 0.35
+
+
+def phrase_audio(audio: np.ndarray, rate: int, phrase: str) -> np.ndarray:
+    """A synthesized phrase as it is spoken. piper frames each phrase with silence (~40 ms
+    before, ~150 ms after): before the first phrase it is latency, and after a phrase cut
+    between words (the first two words of a reply) a pause inside the clause. Trimmed, a
+    pause remains only where the next phrase comes late, and then it is no longer than it
+    was; after a comma a short one, between sentences piper's own."""
+    tail_ms = PHRASE_TAIL_MS.get(phrase_end(phrase))
+    trimmed = trim_edges(audio, rate, PHRASE_LEAD_MS, tail_ms)
+    return trimmed if trimmed.size else audio  # (all quiet: left as synthesized)
 
 
 def llm_prompt(
@@ -128,7 +146,11 @@ class Responder(ResponseHandle):
             self._llm_may_run.set()
         if self.cancelled.is_set():
             return
-        audio = resample(audio, self.stack.tts_rate, self.ctx.output_rate)
+        audio = resample(
+            phrase_audio(audio, self.stack.tts_rate, phrase),
+            self.stack.tts_rate,
+            self.ctx.output_rate,
+        )
         dur_ms = len(audio) * 1000.0 / self.ctx.output_rate
         delta = self.add_phrase(phrase.strip(), dur_ms)
         self.mark("tts_first_audio_ms")

@@ -10,6 +10,7 @@ from dialogue import audio_of, converse, event_names, of_type
 from speech import synth
 
 from antiphon.audio.io import rms_dbfs
+from antiphon.cascade.responder import phrase_audio
 from antiphon.session.commands import SpeakingStyle
 from antiphon.session.events import (
     AgentTextDelta,
@@ -112,7 +113,10 @@ async def test_spoken_style_request_changes_the_audio(stack) -> None:
     phrases = [
         d.text.strip() for d in of_type(rec, AgentTextDelta) if d.response_id == acks[0].response_id
     ]
-    normal_s = sum(len(stack.synthesize(p, SpeakingStyle())) for p in phrases) / stack.tts_rate
+    normal = [
+        phrase_audio(stack.synthesize(p, SpeakingStyle()), stack.tts_rate, p) for p in phrases
+    ]
+    normal_s = sum(len(a) for a in normal) / stack.tts_rate
     ratio = len(slow) / 24000 / normal_s
     print(f"duration ratio {ratio:.3f}")
     assert ratio > 1.12, ratio  # nominal 1.25; piper varies durations by a few percent

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from antiphon.audio.io import rms_dbfs
-from antiphon.cascade.phrases import PhraseChunker, clean_for_speech
+from antiphon.cascade.phrases import PhraseChunker, PhraseEnd, clean_for_speech, phrase_end
 from antiphon.cascade.tts import EspeakTTS, PiperTTS, soft_clip
 from antiphon.session.commands import SpeakingStyle
 
@@ -229,3 +229,13 @@ def test_flush_returns_unterminated_tail() -> None:
     assert chunker.push("Hello") == []
     assert chunker.flush() == ["Hello"]
     assert chunker.flush() == []
+
+
+def test_where_a_phrase_ends() -> None:
+    assert phrase_end("The capital of France is Paris.") is PhraseEnd.SENTENCE
+    assert phrase_end('He said "yes!"') is PhraseEnd.SENTENCE
+    assert (
+        phrase_end("你好。") is PhraseEnd.SENTENCE and phrase_end("Really?  ") is PhraseEnd.SENTENCE
+    )
+    assert phrase_end("First, ") is PhraseEnd.CLAUSE and phrase_end("你好，") is PhraseEnd.CLAUSE
+    assert phrase_end("The capital") is PhraseEnd.WORD and phrase_end("") is PhraseEnd.WORD

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from antiphon.audio.io import read_wav, resample
+from antiphon.audio.silence import trim_edges
 
 AGENT_VOICE = "piper"  # the agent speaks piper en_US-joe-medium: no user speaks with it
 
@@ -118,15 +119,4 @@ def synthesize(text: str, voice: str, sample_rate: int = 16000) -> np.ndarray:
 def trim(audio: np.ndarray, rate: int, floor_db: float = -40.0, keep_ms: int = 20) -> np.ndarray:
     """Cut leading and trailing silence (10 ms frames quieter than floor_db below the peak),
     so pauses and turn ends placed by a scenario are exactly where it says."""
-    hop = rate // 100
-    n = len(audio) // hop
-    if n == 0:
-        return audio.astype(np.float32)
-    rms = np.sqrt(np.mean(audio[: n * hop].reshape(n, hop) ** 2, axis=1) + 1e-12)
-    loud = np.nonzero(20 * np.log10(rms / (rms.max() + 1e-12)) > floor_db)[0]
-    if not len(loud):
-        return np.zeros(0, np.float32)
-    keep = rate * keep_ms // 1000
-    start = max(0, int(loud[0]) * hop - keep)
-    end = min(len(audio), (int(loud[-1]) + 1) * hop + keep)
-    return audio[start:end].astype(np.float32)
+    return trim_edges(audio, rate, keep_ms, keep_ms, floor_db)
