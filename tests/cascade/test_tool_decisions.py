@@ -150,7 +150,7 @@ def test_speech_bans_by_mode() -> None:
     """Markup and JSON tokens are banned in speech; FREE keeps the token that opens a call;
     special tokens (no text) never are."""
     vocab = [b"Hello", b" <", b'{"', b"<tool_call>", b"", b" world", b"}<"]
-    bans = SpeechBans(lambda i: vocab[i], len(vocab), call_open=3)
+    bans = SpeechBans(vocab, call_open=3)
     assert bans.for_mode(Mode.TEXT) == bans.for_mode(Mode.FIRST_TEXT) == [1, 2, 3, 6]
     assert bans.for_mode(Mode.FREE) == [1, 6]
     assert bans.for_mode(Mode.CALL) == []

@@ -6,6 +6,7 @@ import numpy as np
 
 from antiphon.cascade.backchannel import echo_similarity, is_backchannel
 from antiphon.cascade.conversation import heard_text
+from antiphon.cascade.llm_verdicts import sentence_end_ids
 from antiphon.cascade.turns import EndOfTurnRule, TurnVerdict, end_of_turn
 from antiphon.session.commands import TurnDetection
 from antiphon.session.scripted import voiced_end
@@ -63,3 +64,10 @@ def test_voiced_end_ignores_trailing_silence() -> None:
         np.float32
     )
     assert abs(voiced_end(audio, rate) - 1.5) < 0.02
+
+
+def test_a_sentence_ends_with_one_mark_and_any_whitespace() -> None:
+    """The words' verdict counts "?\\n" and "?\\n\\n" as the end of a question, as "?" is;
+    an ellipsis trails off, and two marks or words with a mark are something else."""
+    vocab = [b".", b"?\n", b"?\n\n", b" .", b"...", b"Hello", b"?!", "。".encode(), b"", b"ok."]
+    assert sentence_end_ids(vocab) == {0, 1, 2, 3, 7}
