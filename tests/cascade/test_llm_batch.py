@@ -1,7 +1,7 @@
 """The batched LLM engine on the default chat model: concurrent streams decode in shared
 steps and say what they would have said alone, a tool call and a spoken reply share a
 batch, one stream is cancelled while another goes on, a session's next turn lands in the
-slot holding its conversation, and the verdicts match the single-context ChatLLM."""
+slot holding its conversation, the verdicts match the single-context ChatLLM, and speech carries no markup."""
 
 from __future__ import annotations
 
@@ -188,3 +188,13 @@ def test_a_prompt_goes_in_one_step_unless_a_reply_decodes(engine: BatchedChatLLM
     probe.wait()
     assert eng.steps - before >= -(-len(other) // eng.prefill_chunk)  # 64-token chunks
     pieces.close()
+
+
+def test_speech_on_the_engine_writes_no_markup(engine: BatchedChatLLM) -> None:
+    """The engine's samplers carry the speech bans as a logit bias (llm_modes.SpeechBans):
+    asked for markup, a spoken reply says it in words. Without them the same greedy replies
+    were "`<p>`" and "```json\\n{}\\n```" (checked 2026-12-08)."""
+    tag = _ask(engine, "Write the HTML tag that starts a paragraph, nothing else.")
+    obj = _ask(engine, "Show me an empty JSON object.")
+    assert tag.strip() and "<" not in tag, tag
+    assert obj.strip() and "{" not in obj and "<" not in obj, obj
