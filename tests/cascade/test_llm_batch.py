@@ -1,7 +1,8 @@
 """The batched LLM engine on the default chat model: concurrent streams decode in shared
 steps and say what they would have said alone, a tool call and a spoken reply share a
 batch, one stream is cancelled while another goes on, a session's next turn lands in the
-slot holding its conversation, the verdicts match the single-context ChatLLM, and speech carries no markup."""
+slot holding its conversation, the verdicts match the single-context ChatLLM, and speech
+carries no markup."""
 
 from __future__ import annotations
 
